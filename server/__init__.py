@@ -1,0 +1,50 @@
+"""Haicang's Flask application: `create_app()` builds it and calls each subsystem's
+init_app. `flask --app server ...` finds the factory here."""
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.config.from_mapping(config_module.load(app.instance_path, overrides))
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"], async_mode="threading",
+                      channel="haicang-socketio")
+
+    from . import models  # noqa: F401  every table, for Alembic and the mappers
+    from . import auth, jobs, realtime, web
+    from .api import Api
+    from .catalog.api import blp as catalog_blp
+    from .inventory.api import blp as inventory_blp
+    from .inventory.api import warehouses_blp
+
+    auth.init_app(app, login_manager)
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer",
+                   "description": "`flask --app server tokens create EMAIL`"})
+    api.spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": "session",
+                    "description": "PWA log-in; state-changing calls need X-CSRFToken"})
+    from .auth.api import blp as auth_blp
+    for blp in (auth_blp, warehouses_blp, catalog_blp, inventory_blp):
+        api.register_blueprint(blp)
+    api.spec.options["security"] = [{"bearer": []}, {"session": []}]
+    jobs.init_app(app)
+    realtime.init_app(app)
+    web.init_app(app)
+    from .cli import register as register_cli
+    register_cli(app)
+    return app

@@ -1,0 +1,157 @@
+"""The JSON API's shared parts: the flask-smorest Api (OpenAPI at /api/openapi.json),
+one error shape for every 4xx, keyset pagination, and the role check."""
+import base64
+import binascii
+import functools
+import json
+
+import marshmallow as ma
+from flask import jsonify, request
+from flask_smorest import Api as SmorestApi
+from flask_smorest import abort as flask_abort
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import Select
+from werkzeug.exceptions import HTTPException
+
+from .auth.scoping import principal
+from .errors import DomainError
+from .extensions import db
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large",
+          415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+
+
+def _flatten(messages, prefix="") -> dict:
+    """webargs nests errors by location ({"json": {"qty": [...]}}); name the field."""
+    fields = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "form", "path", "headers", "files"):
+                fields.update(_flatten(value, ""))
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+                if isinstance(value, dict):
+                    fields.update(_flatten(value, name))
+                else:
+                    fields[name] = value if isinstance(value, list) else [value]
+    elif isinstance(messages, list):
+        fields[prefix or "_schema"] = messages
+    return fields
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.String(metadata={"description": "machine-readable error code"})
+    message = ma.fields.String()
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+                            metadata={"description": "what is wrong, per field"})
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        app = self._app
+        app.register_error_handler(HTTPException, self.handle_http_exception)
+        app.register_error_handler(DomainError, handle_domain_error)
+
+    def handle_http_exception(self, error):
+        if isinstance(error, CSRFError):
+            body = {"error": "csrf_failed", "message": error.description,
+                    "fields": {"X-CSRFToken": ["missing or invalid"]}}
+            return _error_response(body, 400)
+        if not request.path.startswith("/api/"):
+            return error
+        data = getattr(error, "data", None) or {}
+        fields = _flatten(data.get("messages") or data.get("errors") or {})
+        message = data.get("message") or error.description
+        if fields and error.code == 422:
+            message = "Invalid input: " + ", ".join(sorted(fields))
+        body = {"error": _CODES.get(error.code, error.name.lower().replace(" ", "_")),
+                "message": message, "fields": fields}
+        return _error_response(body, error.code, data.get("headers"))
+
+
+def _error_response(body, status, headers=None):
+    db.session.rollback()  # an error changes nothing
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_domain_error(error: DomainError):
+    return _error_response(error.to_dict(), error.status)
+
+
+def roles_required(*roles):
+    """Allow the wrapped view only to authenticated users with one of `roles`."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = principal()
+            if user is None:
+                flask_abort(401)
+            if roles and user.role not in roles:
+                raise _forbidden(user.role)
+            return view(*args, **kwargs)
+        wrapper._roles = roles
+        return wrapper
+    return decorator
+
+
+def _forbidden(role):
+    from .errors import Forbidden
+    return Forbidden(f"The {role} role may not do this")
+
+
+# -- keyset pagination -------------------------------------------------------------
+
+class PageArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200),
+                              metadata={"description": "rows per page, 1-200"})
+    after = ma.fields.String(load_default=None,
+                             metadata={"description": "next_cursor of the previous page"})
+
+
+def encode_cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str):
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        flask_abort(422, messages={"query": {"after": ["not a cursor from this API"]}})
+
+
+def keyset_page(stmt: Select, key_column, args: dict, *, descending: bool = False) -> dict:
+    """One page of `stmt`, ordered by the unique `key_column`, after the cursor.
+
+    Keyset, not OFFSET: page 1,000 costs what page 1 costs, and rows inserted
+    meanwhile do not shift the pages.
+    """
+    limit = args.get("limit") or 50
+    after = args.get("after")
+    if after:
+        last = decode_cursor(after)
+        if not isinstance(last, int):
+            flask_abort(422, messages={"query": {"after": ["not a cursor from this API"]}})
+        stmt = stmt.where(key_column < last if descending else key_column > last)
+    stmt = stmt.order_by(key_column.desc() if descending else key_column).limit(limit + 1)
+    rows = list(db.session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows,
+            "next_cursor": encode_cursor(getattr(rows[-1], key_column.key)) if more else None}
+
+
+def page_schema(item_schema_cls, name: str):
+    return ma.Schema.from_dict({
+        "items": ma.fields.List(ma.fields.Nested(item_schema_cls)),
+        "next_cursor": ma.fields.String(allow_none=True,
+                                        metadata={"description": "pass as ?after= for the "
+                                                  "next page; null on the last page"}),
+    }, name=name)

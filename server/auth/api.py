@@ -1,0 +1,156 @@
+"""Log-in, log-out, who am I, API tokens; sellers and users for admins."""
+from flask import current_app, session
+from flask_login import login_user, logout_user
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+
+from ..api import PageArgs, keyset_page, page_schema, roles_required
+from ..errors import DomainError, NotFound
+from ..extensions import db, limiter
+from ..inventory.models import Warehouse
+from . import services
+from .models import ApiToken, Seller, User
+from .schemas import (LocaleArgs, LoginArgs, MeSchema, NewTokenSchema, SellerSchema,
+                      TokenCreateArgs, TokenSchema, UserCreateArgs, UserSchema)
+from .scoping import principal
+
+blp = Blueprint("auth", __name__, url_prefix="/api", description="Log-in, tokens, users")
+
+
+class BadCredentials(DomainError):
+    status = 401
+    code = "bad_credentials"
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _me():
+    user = principal()
+    return {**UserSchema().dump(user), "csrf_token": generate_csrf()}
+
+
+@blp.route("/auth/csrf")
+@blp.response(200)
+def csrf_token():
+    """A CSRF token for the session cookie (send it as X-CSRFToken)."""
+    return {"csrf_token": generate_csrf()}
+
+
+@blp.route("/auth/login", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(LoginArgs)
+@blp.response(200, MeSchema)
+def login(args):
+    """Log in with e-mail and password; sets the session cookie.
+
+    Rate-limited per client address (LOGIN_RATE_LIMIT, default 10 a minute).
+    """
+    user = services.authenticate(db.session, args["email"], args["password"])
+    if user is None:
+        raise BadCredentials("Wrong e-mail or password",
+                             fields={"password": ["wrong e-mail or password"]})
+    db.session.commit()
+    session.clear()  # a new session id at log-in: no session fixation
+    login_user(user, remember=args["remember"])
+    return _me()
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    logout_user()
+    session.clear()
+
+
+@blp.route("/auth/me")
+@blp.response(200, MeSchema)
+def me():
+    """The logged-in user, its role, seller and warehouses, and a CSRF token."""
+    return _me()
+
+
+@blp.route("/auth/me", methods=["PATCH"])
+@blp.arguments(LocaleArgs)
+@blp.response(200, MeSchema)
+def set_locale(args):
+    """Change the user's language (en, zh-CN, es)."""
+    principal().locale = args["locale"]
+    db.session.commit()
+    return _me()
+
+
+@blp.route("/tokens")
+@blp.response(200, TokenSchema(many=True))
+def list_tokens():
+    """The current user's API tokens (never the tokens themselves)."""
+    return db.session.scalars(select(ApiToken).where(ApiToken.user_id == principal().id)
+                              .order_by(ApiToken.id)).all()
+
+
+@blp.route("/tokens", methods=["POST"])
+@blp.arguments(TokenCreateArgs)
+@blp.response(201, NewTokenSchema)
+def create_token(args):
+    """A new bearer token for the current user, for a device or an integration."""
+    row, token = services.create_token(db.session, principal(), args["name"])
+    db.session.commit()
+    return {**TokenSchema().dump(row), "token": token}
+
+
+@blp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_token(token_id):
+    services.revoke_token(db.session, principal(), token_id)
+    db.session.commit()
+
+
+@blp.route("/sellers")
+@roles_required("admin")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(SellerSchema, "SellerPage"))
+def list_sellers(args):
+    return keyset_page(select(Seller), Seller.id, args)
+
+
+@blp.route("/sellers", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(SellerSchema)
+@blp.response(201, SellerSchema)
+def create_seller(args):
+    seller = services.create_seller(db.session, name=args["name"], code=args.get("code"))
+    db.session.commit()
+    return seller
+
+
+@blp.route("/users")
+@roles_required("admin")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(UserSchema, "UserPage"))
+def list_users(args):
+    return keyset_page(select(User), User.id, args)
+
+
+@blp.route("/users", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(UserCreateArgs)
+@blp.response(201, UserSchema)
+def create_user(args):
+    seller = None
+    if args["seller_id"] is not None:
+        seller = db.session.get(Seller, args["seller_id"])
+        if seller is None:
+            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    warehouses = []
+    for wid in args["warehouse_ids"]:
+        warehouse = db.session.get(Warehouse, wid)
+        if warehouse is None:
+            raise NotFound("No such warehouse", fields={"warehouse_ids": [f"{wid} not found"]})
+        warehouses.append(warehouse)
+    user = services.create_user(db.session, email=args["email"], password=args["password"],
+                                role=args["role"], seller=seller, warehouses=warehouses,
+                                name=args["name"], locale=args["locale"])
+    db.session.commit()
+    return user

@@ -1,0 +1,79 @@
+"""Sellers, users, and the bearer tokens of devices and integrations."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Integer,
+                        String, Table)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models_base import Timestamps, UTCDateTime
+
+ROLES = ("admin", "seller", "picker", "driver")
+FLOOR_ROLES = ("picker", "driver")
+LOCALES = ("en", "zh-CN", "es")
+
+user_warehouses = Table(
+    "user_warehouses",
+    db.metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class Seller(Timestamps, db.Model):
+    """A tenant: a merchant whose goods the warehouse stores and ships."""
+    __tablename__ = "sellers"
+    __seller_scope__ = "id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(UserMixin, Timestamps, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'seller', 'picker', 'driver')", name="role"),
+        CheckConstraint("role != 'seller' OR seller_id IS NOT NULL", name="seller_has_seller"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    seller: Mapped[Seller | None] = relationship()
+    warehouses = relationship("Warehouse", secondary=user_warehouses, lazy="selectin",
+                              order_by="Warehouse.code")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
+        return self.active
+
+    @property
+    def warehouse_ids(self) -> list[int]:
+        return [w.id for w in self.warehouses]
+
+
+class ApiToken(db.Model):
+    """A bearer token. Only its SHA-256 is stored; the token is shown once."""
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,1 @@
+"""The sellers' SKUs: identity, barcodes, dimensions, weight, cost and price."""

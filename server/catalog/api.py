@@ -1,0 +1,69 @@
+"""SKUs: a seller manages its own; admins any; floor staff read them to scan."""
+from flask_smorest import Blueprint
+from sqlalchemy import or_
+
+from ..api import keyset_page, page_schema, roles_required
+from ..auth.models import Seller
+from ..auth.scoping import get_scoped, principal, scoped
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from . import services
+from .models import Sku, SkuBarcode
+from .schemas import SkuQueryArgs, SkuSchema, SkuUpdateSchema
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/skus", description="SKUs per seller")
+
+
+@blp.route("")
+@blp.arguments(SkuQueryArgs, location="query")
+@blp.response(200, page_schema(SkuSchema, "SkuPage"))
+def list_skus(args):
+    """SKUs the caller may see, filtered by seller, text, barcode or state."""
+    stmt = scoped(Sku)
+    if args["seller_id"] is not None:
+        stmt = stmt.where(Sku.seller_id == args["seller_id"])
+    if args["q"]:
+        like = f"%{args['q']}%"
+        stmt = stmt.where(or_(Sku.code.ilike(like), Sku.name.ilike(like)))
+    if args["barcode"]:
+        stmt = stmt.where(Sku.id.in_(db.select(SkuBarcode.sku_id)
+                                     .where(SkuBarcode.barcode == args["barcode"])))
+    if args["active"] is not None:
+        stmt = stmt.where(Sku.active == args["active"])
+    return keyset_page(stmt, Sku.id, args)
+
+
+@blp.route("", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.arguments(SkuSchema)
+@blp.response(201, SkuSchema)
+def create_sku(args):
+    user = principal()
+    if user.role == "seller":
+        if args.get("seller_id") not in (None, user.seller_id):
+            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+        args["seller_id"] = user.seller_id
+    elif args.get("seller_id") is None:
+        raise InvalidInput("seller_id", "is required for an admin")
+    elif db.session.get(Seller, args["seller_id"]) is None:
+        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    sku = services.create_sku(db.session, **args)
+    db.session.commit()
+    return sku
+
+
+@blp.route("/<int:sku_id>")
+@blp.response(200, SkuSchema)
+def get_sku(sku_id):
+    return get_scoped(Sku, sku_id)
+
+
+@blp.route("/<int:sku_id>", methods=["PATCH"])
+@roles_required("admin", "seller")
+@blp.arguments(SkuUpdateSchema)
+@blp.response(200, SkuSchema)
+def update_sku(args, sku_id):
+    sku = get_scoped(Sku, sku_id)
+    services.update_sku(db.session, sku, **args)
+    db.session.commit()
+    return sku

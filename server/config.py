@@ -1,0 +1,77 @@
+"""Configuration from the environment.
+
+Every setting has a default that makes `make run` work on a bare machine: SQLite in
+instance/, jobs inline, Socket.IO in-process. Set DATABASE_URL and REDIS_URL for
+PostgreSQL and RQ/Redis.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A secret key kept in instance/ so sessions survive restarts without setup."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style and bare postgresql:// URLs get the psycopg 3 driver we install.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    instance = Path(instance_path)
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'haicang.db'}"
+    redis_url = env.get("REDIS_URL") or None
+    config = {
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
+        "REDIS_URL": redis_url,
+        # Jobs run inline unless there is a Redis to queue them on.
+        "RQ_INLINE": env.get("RQ_INLINE", "" if redis_url else "1") == "1",
+        "RQ_QUEUE": env.get("RQ_QUEUE", "haicang"),
+        "AUTO_MIGRATE": env.get("AUTO_MIGRATE", "1") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # CSRF is checked by our own before_request so bearer-token calls can skip it.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
+        "API_TITLE": "Haicang API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        # The docs page is served from our own static bundle, never from a CDN.
+        "OPENAPI_SWAGGER_UI_PATH": None,
+        "PAGE_SIZE_DEFAULT": 50,
+        "PAGE_SIZE_MAX": 200,
+    }
+    if overrides:
+        config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(
+                overrides["SQLALCHEMY_DATABASE_URI"])
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _instance_secret(instance)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers queue on SQLite's lock instead of failing at once.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10,
+                                                         "max_overflow": 20})
+    return config

@@ -1,0 +1,110 @@
+"""Demo data for a first look: 2 sellers, 3 warehouses in different US states with
+bins, about 50 SKUs with stock, and one user of each role. Everything goes through
+the same service functions as real use, so the ledger balances from the start."""
+import random
+
+from sqlalchemy import select
+
+from .auth.models import Seller, User
+from .auth.services import create_seller, create_user
+from .catalog.services import create_sku
+from .extensions import db
+from .inventory import services as stock
+from .inventory.models import Bin
+from .inventory.warehouses import create_bins, create_warehouse
+
+DEMO_PASSWORD = "haicang-demo"
+
+WAREHOUSES = [
+    dict(code="LAX1", name="Ontario CA", address1="4000 E Airport Dr", city="Ontario",
+         state="CA", zip="91761", latitude=34.0633, longitude=-117.6509,
+         timezone="America/Los_Angeles"),
+    dict(code="EWR1", name="Edison NJ", address1="100 Raritan Center Pkwy", city="Edison",
+         state="NJ", zip="08837", latitude=40.5187, longitude=-74.3471,
+         timezone="America/New_York"),
+    dict(code="DFW1", name="Dallas TX", address1="2500 Esters Rd", city="Irving",
+         state="TX", zip="75062", latitude=32.8468, longitude=-96.9750,
+         timezone="America/Chicago"),
+]
+
+SELLERS = [
+    ("Shenzhen Homeware Co.", "SZHOME", [
+        "Ceramic Mug 350ml", "Glass Teapot 1L", "Bamboo Cutting Board", "Silicone Spatula Set",
+        "Stainless Lunch Box", "Cast Iron Skillet 10in", "Knife Block Set", "Spice Rack 20 Jars",
+        "Linen Table Runner", "LED Desk Lamp", "Bath Towel Set", "Memory Foam Pillow",
+        "Storage Ottoman", "Folding Side Table", "Wall Clock 12in", "Ceramic Vase",
+        "Shower Caddy", "Laundry Hamper", "Coffee Grinder", "Electric Kettle 1.7L",
+        "Rice Cooker 3 Cup", "Desk Organizer", "Photo Frame 8x10", "Throw Blanket",
+        "Accent Chair (flat-pack)"]),
+    ("Yiwu Outdoor Gear", "YWOUT", [
+        "Camping Lantern", "Trekking Poles Pair", "Dry Bag 20L", "Hammock Double",
+        "Sleeping Bag 0C", "Tent 2-Person", "Headlamp 300lm", "Water Filter Bottle",
+        "Camp Stove", "Folding Camp Chair", "Cooler Bag 30L", "Carabiner Set",
+        "Rain Poncho", "Hiking Gaiters", "Fishing Rod Telescopic", "Bike Light Set",
+        "Yoga Mat 6mm", "Resistance Bands", "Jump Rope", "Kayak Paddle",
+        "Picnic Blanket", "Solar Power Bank", "Insulated Bottle 1L", "Binoculars 10x42",
+        "Patio Umbrella 9ft"]),
+]
+
+COLORS = ["Blue", "Red", "Black", "Green", "Grey"]
+
+
+def bin_codes() -> list[str]:
+    """Zone-aisle-bay-level, so the codes sort in walking order."""
+    return [f"{zone}-{aisle:02d}-{bay:02d}-{level}"
+            for zone in "AB" for aisle in range(1, 5) for bay in range(1, 6)
+            for level in range(1, 4)]
+
+
+def logins() -> list[tuple[str, str, str]]:
+    return [(u.role, u.email, DEMO_PASSWORD)
+            for u in db.session.scalars(select(User).where(User.email.like("%@demo.haicang"))
+                                        .order_by(User.id))]
+
+
+def seed(rng_seed: int = 2026) -> bool:
+    """Create the demo data unless it is there. Returns True if it created it."""
+    if db.session.scalar(select(Seller.id).where(Seller.code == SELLERS[0][1])):
+        return False
+    rng = random.Random(rng_seed)
+    warehouses = [create_warehouse(db.session, **w) for w in WAREHOUSES]
+    for warehouse in warehouses:
+        create_bins(db.session, warehouse, bin_codes())
+        create_bins(db.session, warehouse, ["RECV-01", "RECV-02"], kind="receiving")
+        create_bins(db.session, warehouse, ["SHIP-01"], kind="shipping")
+    sellers = []
+    for name, code, products in SELLERS:
+        seller = create_seller(db.session, name=name, code=code)
+        sellers.append(seller)
+        for i, product in enumerate(products, start=1):
+            big = "Chair" in product or "Umbrella" in product or "Ottoman" in product
+            sku = create_sku(
+                db.session, seller_id=seller.id, code=f"{code}-{i:03d}",
+                name=f"{product} {rng.choice(COLORS)}" if not big else product,
+                barcodes=[f"{690000000000 + seller.id * 1000 + i:012d}"],
+                length_mm=rng.randint(900, 1300) if big else rng.randint(80, 450),
+                width_mm=rng.randint(500, 800) if big else rng.randint(60, 300),
+                height_mm=rng.randint(400, 900) if big else rng.randint(20, 250),
+                weight_g=rng.randint(9000, 25000) if big else rng.randint(80, 3500),
+                cost_cents=rng.randint(150, 6000), price_cents=rng.randint(999, 19999))
+            price_floor = sku.cost_cents * 2
+            sku.price_cents = max(sku.price_cents, price_floor)
+            for warehouse in rng.sample(warehouses, k=rng.randint(1, 3)):
+                bins = db.session.scalars(select(Bin).where(
+                    Bin.warehouse_id == warehouse.id, Bin.kind == "storage")).all()
+                for bin_ in rng.sample(bins, k=rng.randint(1, 2)):
+                    stock.receive(db.session, sku_id=sku.id, bin_id=bin_.id,
+                                  quantity=rng.randint(1, 60), reason="demo opening stock",
+                                  reference="DEMO-OPENING")
+    create_user(db.session, email="admin@demo.haicang", password=DEMO_PASSWORD, role="admin",
+                name="Alex Admin")
+    create_user(db.session, email="seller@demo.haicang", password=DEMO_PASSWORD,
+                role="seller", seller=sellers[0], name="Lin Wei", locale="zh-CN")
+    create_user(db.session, email="seller2@demo.haicang", password=DEMO_PASSWORD,
+                role="seller", seller=sellers[1], name="Zhang Min", locale="zh-CN")
+    create_user(db.session, email="picker@demo.haicang", password=DEMO_PASSWORD,
+                role="picker", warehouses=[warehouses[0]], name="Maria Lopez", locale="es")
+    create_user(db.session, email="driver@demo.haicang", password=DEMO_PASSWORD,
+                role="driver", warehouses=[warehouses[0]], name="Sam Driver")
+    db.session.commit()
+    return True

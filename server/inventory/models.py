@@ -1,0 +1,169 @@
+"""Warehouses and bins, stock per SKU x bin, reservations and the stock ledger."""
+import re
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey,
+                        Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from ..extensions import db
+from ..models_base import Timestamps, UTCDateTime, utcnow
+
+
+class Warehouse(Timestamps, db.Model):
+    __tablename__ = "warehouses"
+    __warehouse_scope__ = "id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address1: Mapped[str] = mapped_column(String(200), default="")
+    address2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip: Mapped[str] = mapped_column(String(10))
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def bin_sort_key(code: str) -> str:
+    """The walking-order key of a bin code: numbers compare as numbers, so A-2-10
+    comes after A-2-9 and before A-10-1, however the codes were padded."""
+    return "".join(part.zfill(6) if part.isdigit() else part.upper()
+                   for part in _DIGITS.split(code))
+
+
+class Bin(Timestamps, db.Model):
+    """A storage location. Bins sort in walking order by `sort_key`, derived from the
+    code (zone-aisle-bay-level), so a pick list sorted by it is the picker's path."""
+    __tablename__ = "bins"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "code"),
+        Index("ix_bins_walk", "warehouse_id", "sort_key"),
+        CheckConstraint("kind IN ('storage', 'receiving', 'staging', 'shipping', 'damaged')",
+                        name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    sort_key: Mapped[str] = mapped_column(String(96))
+    kind: Mapped[str] = mapped_column(String(16), default="storage")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    warehouse: Mapped[Warehouse] = relationship()
+
+    @validates("code")
+    def _derive_sort_key(self, _key, code):
+        self.sort_key = bin_sort_key(code)
+        return code
+
+
+class Stock(db.Model):
+    """How many units of a SKU lie in a bin, and how many of them are promised.
+
+    A projection of the ledger: never written except by inventory.services.
+    """
+    __tablename__ = "stock"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        UniqueConstraint("sku_id", "bin_id"),
+        Index("ix_stock_sku_warehouse", "sku_id", "warehouse_id"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        # Invariant 1, held by the database itself as the last line of defence.
+        CheckConstraint("reserved <= on_hand", name="no_oversell"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                 onupdate=utcnow)
+
+    sku = relationship("Sku", lazy="joined")
+    bin: Mapped[Bin] = relationship(lazy="joined")
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+MOVEMENT_KINDS = ("receive", "move_out", "move_in", "adjust", "reserve", "release", "rebase")
+
+
+class StockMovement(db.Model):
+    """One immutable line of the stock ledger: who changed what, why, and when.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (triggers in
+    the migration), and so does the ORM (see inventory.services).
+    """
+    __tablename__ = "stock_movements"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        Index("ix_stock_movements_stock", "stock_id", "id"),
+        Index("ix_stock_movements_sku", "sku_id", "id"),
+        CheckConstraint("kind IN ('receive', 'move_out', 'move_in', 'adjust', 'reserve', "
+                        "'release', 'rebase')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    stock_id: Mapped[int] = mapped_column(ForeignKey("stock.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    delta_on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    delta_reserved: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand_after: Mapped[int] = mapped_column(Integer)
+    reserved_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str] = mapped_column(String(128), default="", index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reservation(db.Model):
+    """Units of one stock row promised to a reference (an order line, a transfer).
+
+    `quantity` is what is still held; releasing lowers it, and it never rises. The
+    sum of open reservations of a stock row equals its `reserved`.
+    """
+    __tablename__ = "reservations"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_reservations_reference", "reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stock_id: Mapped[int] = mapped_column(ForeignKey("stock.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    reference: Mapped[str] = mapped_column(String(128))
+    quantity: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@db.event.listens_for(StockMovement, "before_update")
+@db.event.listens_for(StockMovement, "before_delete")
+def _ledger_is_append_only(_mapper, _connection, movement):
+    raise RuntimeError(f"stock ledger row {movement.id} is immutable: add a new movement")

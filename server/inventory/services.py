@@ -1,0 +1,324 @@
+"""The stock rules. These functions are the only writers of Stock, StockMovement
+and Reservation; a route, an RQ job, a sync mutation and a test all call them.
+
+Each one works inside the caller's transaction and never commits: the caller
+commits once, so a raised error rolls everything back (bad input changes nothing).
+
+Invariants kept (ARCHITECTURE.md):
+1. reserved <= on_hand for every stock row, under any concurrency. Rows are locked
+   with SELECT ... FOR UPDATE in primary-key order (so two transactions never wait
+   on each other in a cycle) and checked after the lock is held; there is no global
+   lock. SQLite has no row locks: there every write transaction begins IMMEDIATE
+   (see extensions.py), which serialises writers. The database's CHECK constraint
+   `reserved <= on_hand` is the last line of defence.
+2. Every change of on_hand or reserved writes a StockMovement in the same
+   transaction; the Stock row equals the sum of its movements (`verify_ledger`).
+
+Side effects (the `stock.changed` event) are queued and sent after commit.
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..catalog.models import Sku
+from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from ..events import emit_after_commit, room_for_seller, room_for_warehouse
+from ..models_base import utcnow
+from .models import Bin, Reservation, Stock, StockMovement
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    sku_id: int
+    warehouse_id: int
+    quantity: int
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def _positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidInput(name, "must be a whole number greater than 0")
+
+
+def _sku(session: Session, sku_id: int) -> Sku:
+    sku = session.get(Sku, sku_id)
+    if sku is None:
+        raise NotFound(f"No SKU {sku_id}", fields={"sku_id": ["not found"]})
+    return sku
+
+
+def _bin(session: Session, bin_id: int, field: str = "bin_id") -> Bin:
+    bin_ = session.get(Bin, bin_id)
+    if bin_ is None:
+        raise NotFound(f"No bin {bin_id}", fields={field: ["not found"]})
+    if not bin_.active:
+        raise InvalidInput(field, f"bin {bin_.code} is inactive")
+    return bin_
+
+
+def _ensure_stock_row(session: Session, sku: Sku, bin_: Bin) -> int:
+    """The id of the stock row for (sku, bin), created empty if it was missing.
+    INSERT ... ON CONFLICT DO NOTHING, so two transactions creating it at once
+    both succeed and both see the same row."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Stock).values(
+        sku_id=sku.id, seller_id=sku.seller_id, warehouse_id=bin_.warehouse_id,
+        bin_id=bin_.id, on_hand=0, reserved=0, updated_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["sku_id", "bin_id"])
+    session.execute(stmt)
+    return session.execute(
+        select(Stock.id).where(Stock.sku_id == sku.id, Stock.bin_id == bin_.id)).scalar_one()
+
+
+def _lock(session: Session, *conditions) -> list[Stock]:
+    """Stock rows matching `conditions`, locked FOR UPDATE in primary-key order and
+    re-read after the lock is held (populate_existing), so the values we check are
+    the ones no other transaction can change before we commit."""
+    stmt = (select(Stock).where(*conditions).order_by(Stock.id)
+            .with_for_update(of=Stock).execution_options(populate_existing=True))
+    return list(session.scalars(stmt))
+
+
+def _record(session: Session, stock: Stock, kind: str, d_on_hand: int, d_reserved: int,
+            *, reason: str, reference: str, user_id: int | None) -> StockMovement:
+    stock.on_hand += d_on_hand
+    stock.reserved += d_reserved
+    stock.updated_at = utcnow()
+    movement = StockMovement(
+        stock_id=stock.id, sku_id=stock.sku_id, seller_id=stock.seller_id,
+        warehouse_id=stock.warehouse_id, bin_id=stock.bin_id, kind=kind,
+        delta_on_hand=d_on_hand, delta_reserved=d_reserved,
+        on_hand_after=stock.on_hand, reserved_after=stock.reserved,
+        reason=reason or "", reference=reference or "", user_id=user_id, created_at=utcnow())
+    session.add(movement)
+    emit_after_commit(session, "stock.changed", {
+        "stock_id": stock.id, "sku_id": stock.sku_id, "warehouse_id": stock.warehouse_id,
+        "bin_id": stock.bin_id, "on_hand": stock.on_hand, "reserved": stock.reserved,
+        "available": stock.on_hand - stock.reserved,
+    }, [room_for_seller(stock.seller_id), room_for_warehouse(stock.warehouse_id)])
+    return movement
+
+
+# -- the rules -------------------------------------------------------------------
+
+def receive(session: Session, *, sku_id: int, bin_id: int, quantity: int, reason: str = "",
+            reference: str = "", user_id: int | None = None) -> Stock:
+    """Add `quantity` units of a SKU to a bin (goods arrived)."""
+    _positive("quantity", quantity)
+    sku, bin_ = _sku(session, sku_id), _bin(session, bin_id)
+    stock_id = _ensure_stock_row(session, sku, bin_)
+    (stock,) = _lock(session, Stock.id == stock_id)
+    _record(session, stock, "receive", quantity, 0, reason=reason, reference=reference,
+            user_id=user_id)
+    session.flush()
+    return stock
+
+
+def move(session: Session, *, sku_id: int, from_bin_id: int, to_bin_id: int, quantity: int,
+         reason: str = "", reference: str = "", user_id: int | None = None
+         ) -> tuple[Stock, Stock]:
+    """Move available (unreserved) units between two bins of one warehouse."""
+    _positive("quantity", quantity)
+    if from_bin_id == to_bin_id:
+        raise InvalidInput("to_bin_id", "must differ from from_bin_id")
+    sku = _sku(session, sku_id)
+    source, target = _bin(session, from_bin_id, "from_bin_id"), _bin(session, to_bin_id,
+                                                                       "to_bin_id")
+    if source.warehouse_id != target.warehouse_id:
+        raise InvalidInput("to_bin_id", "must be in the same warehouse as from_bin_id")
+    target_id = _ensure_stock_row(session, sku, target)
+    rows = {s.bin_id: s for s in _lock(
+        session, Stock.sku_id == sku.id, Stock.bin_id.in_([source.id, target.id]))}
+    src = rows.get(source.id)
+    available = src.on_hand - src.reserved if src else 0
+    if available < quantity:
+        raise InsufficientStock([{"sku_id": sku.id, "bin_id": source.id,
+                                  "warehouse_id": source.warehouse_id,
+                                  "requested": quantity, "available": available}])
+    dst = rows[target.id]
+    assert dst.id == target_id
+    _record(session, src, "move_out", -quantity, 0, reason=reason, reference=reference,
+            user_id=user_id)
+    _record(session, dst, "move_in", quantity, 0, reason=reason, reference=reference,
+            user_id=user_id)
+    session.flush()
+    return src, dst
+
+
+def adjust(session: Session, *, sku_id: int, bin_id: int, delta: int, reason: str,
+           reference: str = "", user_id: int | None = None, kind: str = "adjust") -> Stock:
+    """Correct on_hand by `delta` (found, damaged, lost). A reason is required, and
+    on_hand may not fall below what is reserved: reserved goods are promised."""
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidInput("delta", "must be a whole number other than 0")
+    if not reason or not reason.strip():
+        raise InvalidInput("reason", "is required for an adjustment")
+    sku, bin_ = _sku(session, sku_id), _bin(session, bin_id)
+    stock_id = _ensure_stock_row(session, sku, bin_)
+    (stock,) = _lock(session, Stock.id == stock_id)
+    if stock.on_hand + delta < stock.reserved:
+        raise InsufficientStock([{"sku_id": sku.id, "bin_id": bin_.id,
+                                  "warehouse_id": bin_.warehouse_id, "requested": -delta,
+                                  "available": stock.on_hand - stock.reserved}])
+    _record(session, stock, kind, delta, 0, reason=reason, reference=reference,
+            user_id=user_id)
+    session.flush()
+    return stock
+
+
+def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
+            user_id: int | None = None) -> list[Reservation]:
+    """Reserve every line or none (a kit or an order is all or nothing).
+
+    Each line takes units from the bins of its warehouse: one bin that holds the
+    whole quantity if there is one (one stop for the picker), otherwise bins in
+    walking order. Raises InsufficientStock naming every short line.
+    """
+    if not lines:
+        raise InvalidInput("lines", "must not be empty")
+    if not reference or not reference.strip():
+        raise InvalidInput("reference", "is required: it is what a release names")
+    for i, line in enumerate(lines):
+        _positive(f"lines.{i}.quantity", line.quantity)
+    pairs = sorted({(line.sku_id, line.warehouse_id) for line in lines})
+    rows = _lock(session, or_(*(and_(Stock.sku_id == s, Stock.warehouse_id == w)
+                                for s, w in pairs)), Stock.on_hand > Stock.reserved)
+    sort_keys = dict(session.execute(
+        select(Bin.id, Bin.sort_key).where(Bin.id.in_({r.bin_id for r in rows}))).all()
+    ) if rows else {}
+    by_pair: dict[tuple[int, int], list[Stock]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (sort_keys[r.bin_id], r.id)):
+        by_pair[(row.sku_id, row.warehouse_id)].append(row)
+
+    # Plan in memory first, so a short line leaves every row untouched.
+    free = {row.id: row.on_hand - row.reserved for row in rows}
+    plan: list[tuple[Stock, int]] = []
+    shortages = []
+    for line in lines:
+        candidates = by_pair[(line.sku_id, line.warehouse_id)]
+        whole = next((r for r in candidates if free[r.id] >= line.quantity), None)
+        wanted, taken = line.quantity, []
+        for row in ([whole] if whole else candidates):
+            take = min(wanted, free[row.id])
+            if take > 0:
+                taken.append((row, take))
+                wanted -= take
+            if wanted == 0:
+                break
+        if wanted:
+            shortages.append({"sku_id": line.sku_id, "warehouse_id": line.warehouse_id,
+                              "requested": line.quantity,
+                              "available": line.quantity - wanted})
+            continue
+        for row, take in taken:
+            free[row.id] -= take
+        plan.extend(taken)
+    if shortages:
+        raise InsufficientStock(shortages)
+
+    reservations = []
+    for row, take in plan:
+        _record(session, row, "reserve", 0, take, reason="reserved", reference=reference,
+                user_id=user_id)
+        reservation = Reservation(
+            stock_id=row.id, sku_id=row.sku_id, seller_id=row.seller_id,
+            warehouse_id=row.warehouse_id, bin_id=row.bin_id, reference=reference,
+            quantity=take, created_at=utcnow())
+        session.add(reservation)
+        reservations.append(reservation)
+    session.flush()
+    return reservations
+
+
+def release(session: Session, *, reference: str, sku_id: int | None = None,
+            quantity: int | None = None, user_id: int | None = None,
+            reason: str = "released") -> int:
+    """Give back what `reference` reserved: all of it, or `quantity` units of one
+    SKU (a partial cancellation). Releases exactly what was reserved, newest first,
+    never more. Returns the number of units released."""
+    if quantity is not None:
+        _positive("quantity", quantity)
+        if sku_id is None:
+            raise InvalidInput("sku_id", "is required when releasing a quantity")
+    conditions = [Reservation.reference == reference, Reservation.quantity > 0]
+    if sku_id is not None:
+        conditions.append(Reservation.sku_id == sku_id)
+    stock_ids = session.scalars(select(Reservation.stock_id).where(*conditions)).all()
+    if not stock_ids:
+        raise NotFound(f"Nothing is reserved for {reference!r}",
+                       fields={"reference": ["has no open reservation"]})
+    # Stock rows first, in primary-key order, as reserve() locks them: no cycles.
+    stocks = {s.id: s for s in _lock(session, Stock.id.in_(set(stock_ids)))}
+    held = list(session.scalars(
+        select(Reservation).where(*conditions).order_by(Reservation.id.desc())
+        .with_for_update().execution_options(populate_existing=True)))
+    total = sum(r.quantity for r in held)
+    wanted = total if quantity is None else quantity
+    if wanted > total:
+        raise Conflict(f"Cannot release {wanted}: {reference!r} holds {total}",
+                       fields={"quantity": [f"at most {total}"]}, held=total)
+    left = wanted
+    for reservation in held:
+        if left == 0:
+            break
+        give = min(left, reservation.quantity)
+        reservation.quantity -= give
+        left -= give
+        _record(session, stocks[reservation.stock_id], "release", 0, -give, reason=reason,
+                reference=reference, user_id=user_id)
+    session.flush()
+    return wanted
+
+
+def available_by_warehouse(session: Session, sku_id: int) -> dict[int, int]:
+    """Units of a SKU that can still be promised, per warehouse."""
+    rows = session.execute(
+        select(Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
+        .where(Stock.sku_id == sku_id).group_by(Stock.warehouse_id)).all()
+    return {w: int(n) for w, n in rows}
+
+
+def verify_ledger(session: Session) -> list[dict]:
+    """Every stock row whose on_hand or reserved differs from the sum of its ledger
+    rows, or whose reserved differs from its open reservations. Empty means the
+    projection is exactly the ledger."""
+    ledger = select(StockMovement.stock_id,
+                    func.sum(StockMovement.delta_on_hand).label("on_hand"),
+                    func.sum(StockMovement.delta_reserved).label("reserved")
+                    ).group_by(StockMovement.stock_id).subquery()
+    held = select(Reservation.stock_id, func.sum(Reservation.quantity).label("held")
+                  ).group_by(Reservation.stock_id).subquery()
+    rows = session.execute(
+        select(Stock.id, Stock.on_hand, Stock.reserved,
+               func.coalesce(ledger.c.on_hand, 0), func.coalesce(ledger.c.reserved, 0),
+               func.coalesce(held.c.held, 0))
+        .outerjoin(ledger, ledger.c.stock_id == Stock.id)
+        .outerjoin(held, held.c.stock_id == Stock.id)).all()
+    problems = []
+    for stock_id, on_hand, reserved, l_on_hand, l_reserved, l_held in rows:
+        if (on_hand, reserved) != (l_on_hand, l_reserved) or reserved != l_held:
+            problems.append({"stock_id": stock_id, "on_hand": on_hand, "reserved": reserved,
+                             "ledger_on_hand": int(l_on_hand),
+                             "ledger_reserved": int(l_reserved),
+                             "open_reservations": int(l_held)})
+    return problems
+
+
+def rebuild_stock_from_ledger(session: Session) -> int:
+    """Rewrite every stock row from its ledger (the projection rebuilt from the
+    truth). Returns how many rows changed. For repair after a manual edit."""
+    changed = 0
+    for problem in verify_ledger(session):
+        (stock,) = _lock(session, Stock.id == problem["stock_id"])
+        if (stock.on_hand, stock.reserved) != (problem["ledger_on_hand"],
+                                               problem["ledger_reserved"]):
+            stock.on_hand = problem["ledger_on_hand"]
+            stock.reserved = problem["ledger_reserved"]
+            changed += 1
+    session.flush()
+    return changed
