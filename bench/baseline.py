@@ -80,11 +80,11 @@ def bare_flask(ctx: Context) -> None:
     """A bare Flask handler returning {"ok": true}, served by gunicorn like the app,
     loaded by the same client as the API figures: req/s, p50 and p95 ms."""
     seconds = http_seconds(ctx)
-    with gunicorn("bench.bare_app:app") as port:
-        http_load(port, "/", clients=4, duration=0.5, max_requests=500)  # warm-up
+    with gunicorn("bench.bare_app:app") as served:
+        http_load(served.port, "/", clients=4, duration=0.5, max_requests=500)  # warm-up
         for clients in api_clients(ctx):
             ctx.log(f"GET / with {clients} clients for {seconds}s")
-            result = http_load(port, "/", clients=clients, duration=seconds,
+            result = http_load(served.port, "/", clients=clients, duration=seconds,
                                max_requests=http_max_requests(ctx))
             params = {"clients": clients, **server_params(), **result.params()}
             for metric, value in result.summary().items():

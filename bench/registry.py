@@ -55,8 +55,12 @@ def bench(name: str, *, needs: tuple[str, ...] = ()):
     return decorator
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits)
+def _round(value, digits: int):
+    """Counts stay integers; measured values keep `digits` decimals, enough for
+    figures that drift by whole percents from run to run."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return round(float(value), digits)
 
 
 @dataclass

@@ -90,12 +90,34 @@ def server_params() -> dict:
     return {"server": f"gunicorn gthread, 1 worker x {GUNICORN_THREADS} threads"}
 
 
+@dataclass
+class Served:
+    port: int
+    master_pid: int
+
+    def worker_rss_mb(self) -> float | None:
+        """Resident memory of the gunicorn worker (the master's child), in MB, from
+        /proc; None where /proc cannot tell."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # The command may hold spaces: fields after the last ')' are safe.
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) != self.master_pid:
+                    continue
+                for line in (stat.parent / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+            except (OSError, IndexError, ValueError):
+                continue
+        return None
+
+
 @contextlib.contextmanager
 def gunicorn(app_spec: str, env: dict | None = None, ready_path: str = "/",
              ready_headers: dict | None = None, timeout: float = 30):
     """Serve `app_spec` with gunicorn (one gthread worker, as Procfile's web, with
-    GUNICORN_THREADS threads) on a free loopback port; yields the port once
-    `ready_path` answers 200, and stops the server on exit."""
+    GUNICORN_THREADS threads) on a free loopback port; yields a Served (port, pid)
+    once `ready_path` answers 200, and stops the server on exit."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="haicang-bench-gunicorn-", suffix=".log",
                                       delete=False)
@@ -115,7 +137,7 @@ def gunicorn(app_spec: str, env: dict | None = None, ready_path: str = "/",
                 raise RuntimeError(f"gunicorn {app_spec} not ready in {timeout}s: "
                                    f"{_tail(log.name)}")
             time.sleep(0.2)
-        yield port
+        yield Served(port, proc.pid)
     finally:
         proc.terminate()  # our own child, by its handle: SIGTERM, a graceful stop
         try:

@@ -10,17 +10,25 @@ HAICANG_TEST_BACKENDS=sqlite and `-m "not postgresql"` (`make test-sqlite`).
 import os
 
 import psycopg
+from flask import g, request_started
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
+from argon2 import PasswordHasher
+
 from server import create_app
+from server.auth.services import use_password_hasher
 from server.extensions import db, limiter
 
 from .helpers import make_seller, make_sku, make_user, make_warehouse, token_headers
 
 BACKENDS = [b.strip() for b in os.environ.get("HAICANG_TEST_BACKENDS",
                                                "sqlite,postgresql").split(",") if b.strip()]
+# Real argon2id, at a cost that lets a test make many users (production keeps the
+# library's default cost).
+use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 PG_ADMIN_URL = os.environ.get("HAICANG_TEST_PG_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HAICANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -99,9 +107,18 @@ def db_session(app):
             connection.close()
 
 
+def _fresh_g(sender, **_extra):
+    # The test keeps one app context open (for db_session), and Flask reuses an open
+    # context for each request, so `g` would carry the last request's user and CSRF
+    # token into the next. In production every request gets a new context; so here.
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def client(app, db_session):
-    return app.test_client()
+    request_started.connect(_fresh_g, app)
+    yield app.test_client()
+    request_started.disconnect(_fresh_g, app)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Log-in, log-out, who am I, API tokens; sellers and users for admins."""
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
@@ -29,7 +29,8 @@ def _login_limit():
 
 def _me():
     user = principal()
-    return {**UserSchema().dump(user), "csrf_token": generate_csrf()}
+    user.csrf_token = generate_csrf()  # a plain attribute for MeSchema, not a column
+    return user
 
 
 @blp.route("/auth/csrf")
@@ -53,7 +54,8 @@ def login(args):
         raise BadCredentials("Wrong e-mail or password",
                              fields={"password": ["wrong e-mail or password"]})
     db.session.commit()
-    session.clear()  # a new session id at log-in: no session fixation
+    session.clear()  # a fresh session at log-in: no session fixation...
+    g.pop("csrf_token", None)  # ...and so a fresh CSRF token, not the cached old one
     login_user(user, remember=args["remember"])
     return _me()
 
@@ -97,7 +99,8 @@ def create_token(args):
     """A new bearer token for the current user, for a device or an integration."""
     row, token = services.create_token(db.session, principal(), args["name"])
     db.session.commit()
-    return {**TokenSchema().dump(row), "token": token}
+    row.token = token  # shown this once; only its hash is stored
+    return row
 
 
 @blp.route("/tokens/<int:token_id>", methods=["DELETE"])

@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, InvalidInput, NotFound
 from .models import LOCALES, ROLES, ApiToken, Seller, User
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id with the library's recommended cost
 # Verifying against this keeps a log-in for an unknown e-mail as slow as a real one,
 # so timing does not tell which e-mails exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Swap the hasher (tests use a cheap one; hashes stay argon2id either way)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password")
 TOKEN_PREFIX = "hc_"
 MIN_PASSWORD = 8
 
@@ -50,9 +57,9 @@ def create_user(session: Session, *, email: str, password: str, role: str,
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
     if role == "seller" and seller is None:
-        raise InvalidInput("seller", "is required for the seller role")
+        raise InvalidInput("seller_id", "is required for the seller role")
     if role in ("picker", "driver") and not warehouses:
-        raise InvalidInput("warehouse", f"is required for the {role} role")
+        raise InvalidInput("warehouse_ids", f"at least one is required for the {role} role")
     if len(password or "") < MIN_PASSWORD:
         raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
     if locale not in LOCALES:

@@ -1,0 +1,232 @@
+// The home screen of each role. The server has already painted the headings and
+// empty states (templates/home/*.html); these fill in the data and keep it fresh.
+// Each home returns { rerender, onStockChanged, refresh } for the shell to call.
+import { api, NetworkError } from './api.js';
+import { currentLocale, t } from './i18n.js';
+import { acknowledge, bindScanField, keepScan, recentScans } from './scan.js';
+
+const $ = (id) => document.getElementById(id);
+
+function number(n) {
+  return new Intl.NumberFormat(currentLocale()).format(n);
+}
+
+/** Say (or stop saying) that what is on screen is the copy saved for offline use. */
+function savedDataNote(fromCache) {
+  const note = $('data-note');
+  if (note) note.hidden = !fromCache;
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// -- admin: counts of what the warehouse holds -------------------------------------
+
+const COUNT_PAGES = 10; // 2,000 rows at most: past that the card says "2,000+"
+
+async function countAll(path) {
+  let count = 0;
+  let after = null;
+  let pages = 0;
+  let fromCache = false;
+  do {
+    const query = new URLSearchParams({ limit: '200' });
+    if (after) query.set('after', after);
+    const page = await api(`${path}?${query}`);
+    count += page.data.items.length;
+    after = page.data.next_cursor;
+    fromCache = fromCache || page.fromCache;
+    pages += 1;
+  } while (after && pages < COUNT_PAGES);
+  return { count, more: Boolean(after), fromCache };
+}
+
+export function adminHome() {
+  const sources = { warehouses: '/api/warehouses', skus: '/api/skus', stock_rows: '/api/stock' };
+  const results = {};
+
+  function render() {
+    for (const [key, result] of Object.entries(results)) {
+      const out = document.querySelector(`[data-count="${key}"]`);
+      if (!out) continue;
+      out.textContent = result ? number(result.count) + (result.more ? '+' : '') : '–';
+    }
+  }
+
+  async function refresh() {
+    const entries = Object.entries(sources);
+    const answers = await Promise.allSettled(entries.map(([, path]) => countAll(path)));
+    let fromCache = false;
+    answers.forEach((answer, i) => {
+      const key = entries[i][0];
+      if (answer.status === 'fulfilled') {
+        results[key] = answer.value;
+        fromCache = fromCache || answer.value.fromCache;
+      } else if (!(answer.reason instanceof NetworkError)) {
+        console.error(answer.reason);
+      }
+      document.querySelector(`[data-count="${key}"]`)?.closest('.card')
+        ?.setAttribute('aria-busy', 'false');
+    });
+    savedDataNote(fromCache);
+    render();
+  }
+
+  $('refresh')?.addEventListener('click', refresh);
+  refresh();
+  const later = debounce(refresh, 1500);
+  return { rerender: render, refresh, onStockChanged: later };
+}
+
+// -- seller: my stock, page by page -----------------------------------------------
+
+export function sellerHome() {
+  const list = $('stock-list');
+  const empty = $('stock-empty');
+  const status = $('stock-status');
+  const more = $('load-more');
+  let rows = []; // the items shown, in API order
+  let cursor = null;
+  const warehouseCodes = new Map();
+
+  const key = (item) => `${item.sku_id}:${item.bin_id}`;
+
+  function rowNode(item) {
+    const li = el('li', 'stock-row');
+    li.dataset.key = key(item);
+    const main = el('div', 'stock-main');
+    main.append(el('span', 'stock-sku', item.sku_code));
+    const where = warehouseCodes.get(item.warehouse_id) || `#${item.warehouse_id}`;
+    main.append(el('span', 'stock-where', `${where} · ${item.bin_code}`));
+    const qty = el('div', 'stock-qty');
+    qty.append(el('span', 'qty-big', number(item.available)));
+    qty.append(el('span', 'qty-label', t('stock.available')));
+    qty.append(el('span', 'qty-small',
+      `${t('stock.on_hand')} ${number(item.on_hand)} · ${t('stock.reserved')} ${number(item.reserved)}`));
+    li.append(main, qty);
+    return li;
+  }
+
+  function render() {
+    list.replaceChildren(...rows.map(rowNode));
+    empty.hidden = rows.length > 0;
+    more.hidden = !cursor;
+  }
+
+  async function loadWarehouses() {
+    try {
+      const { data } = await api('/api/warehouses?limit=200');
+      for (const w of data.items) warehouseCodes.set(w.id, w.code);
+    } catch {
+      // Codes are a nicety: rows still show with the warehouse id.
+    }
+  }
+
+  async function load({ append = false } = {}) {
+    const query = new URLSearchParams({ limit: '20' });
+    if (append && cursor) query.set('after', cursor);
+    status.hidden = false;
+    status.textContent = t('common.loading');
+    try {
+      const { data, fromCache } = await api(`/api/stock?${query}`);
+      rows = append ? rows.concat(data.items) : data.items;
+      cursor = data.next_cursor;
+      savedDataNote(fromCache);
+      status.hidden = true;
+      render();
+    } catch (error) {
+      status.textContent = error instanceof NetworkError
+        ? t('err.network') : t('err.server', { status: error.status || '?' });
+    }
+  }
+
+  async function refresh() {
+    if (warehouseCodes.size === 0) await loadWarehouses();
+    await load();
+  }
+
+  more.addEventListener('click', () => load({ append: true }));
+  $('refresh')?.addEventListener('click', refresh);
+  refresh();
+
+  // A stock.changed event updates its row in place; a row not on screen yet is
+  // picked up by the next refresh (events are hints, the API is the truth).
+  function onStockChanged(event) {
+    const row = rows.find((r) => r.sku_id === event.sku_id && r.bin_id === event.bin_id);
+    if (!row) return;
+    Object.assign(row, {
+      on_hand: event.on_hand, reserved: event.reserved, available: event.available,
+    });
+    const node = list.querySelector(`[data-key="${key(row)}"]`);
+    if (node) {
+      const fresh = rowNode(row);
+      fresh.classList.add('flash-ok');
+      node.replaceWith(fresh);
+    }
+  }
+  return { rerender: render, refresh, onStockChanged };
+}
+
+// -- picker: my tasks (none yet) and the scan field --------------------------------
+
+export function pickerHome(boot) {
+  const input = $('scan-input');
+  const lastBox = $('last-scan-box');
+  const last = $('scan-last');
+  const log = $('scan-log');
+  const kept = $('scan-kept');
+  let total = 0;
+  let recent = [];
+
+  function render() {
+    log.replaceChildren(...recent.map((scan) => {
+      const li = el('li', 'scan-item');
+      li.append(el('span', 'scan-value', scan.value));
+      li.append(el('time', 'scan-time', new Date(scan.at).toLocaleTimeString(currentLocale())));
+      return li;
+    }));
+    kept.textContent = total ? t('scan.kept', { n: number(total) }) : '';
+  }
+
+  function onScan(value) {
+    // Shown at once, before the write to IndexedDB: the answer must not wait.
+    delete last.dataset.i18n;
+    last.textContent = value;
+    acknowledge(lastBox);
+    const scan = { value, at: new Date().toISOString() };
+    recent = [scan, ...recent].slice(0, 5);
+    total += 1;
+    render();
+    keepScan(boot.id, value).catch((error) => console.error('scan not kept', error));
+  }
+
+  bindScanField(input, { onScan, keyboardButton: $('scan-keyboard') });
+  recentScans(boot.id).then((saved) => {
+    total = saved.total;
+    recent = saved.recent;
+    if (recent.length) {
+      delete last.dataset.i18n;
+      last.textContent = recent[0].value;
+    }
+    render();
+  }).catch(() => {});
+  return { rerender: render };
+}
+
+// -- driver: today's route (none yet) ----------------------------------------------
+
+export function driverHome() {
+  return {};
+}

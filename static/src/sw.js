@@ -1,0 +1,127 @@
+// Haicang's service worker: the app shell offline.
+//
+// - The shell (hashed JS and CSS, icons, manifest, /login and, for a logged-in
+//   user, /) is precached at install, in a cache named after the build's version
+//   hash: a new build installs a new cache and the old one is deleted.
+// - Navigations are network-first: the freshest page when online, the saved shell
+//   when not (dead aisle Wi-Fi, a van between towers).
+// - GET /api/* is network-first with the last answer saved as the fallback, marked
+//   X-Haicang-Offline: 1 so the page can say it is showing saved data.
+// - Anything else (POST and friends, Socket.IO, other hosts) is left to the network:
+//   a state change is never answered from a cache.
+//
+// build.mjs defines __VERSION__ and __PRECACHE__ (the list of static shell files).
+
+/* global __VERSION__, __PRECACHE__ */
+const VERSION = __VERSION__;
+const STATIC_URLS = __PRECACHE__;
+// Pages are fetched one by one: "/" redirects to /login when nobody is logged in,
+// and a redirect must never be cached as the page itself.
+const PAGE_URLS = ['/', '/login'];
+const SHELL_CACHE = `haicang-shell-${VERSION}`;
+const API_CACHE = 'haicang-api-v1';
+const MATCH = { ignoreVary: true }; // Flask sends Vary: Cookie; the cache has no cookies
+
+async function precachePages(cache) {
+  await Promise.all(PAGE_URLS.map(async (url) => {
+    try {
+      const response = await fetch(url, { cache: 'reload', credentials: 'same-origin' });
+      if (response.ok && !response.redirected) await cache.put(url, response);
+    } catch {
+      // Offline during install: the page is saved on the next visit instead.
+    }
+  }));
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    // cache: 'reload' skips the HTTP cache so the precache is exactly this build.
+    await cache.addAll(STATIC_URLS.map((url) => new Request(url, { cache: 'reload' })));
+    await precachePages(cache);
+    // The new shell takes over at once: its assets are all in the new cache.
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names
+      .filter((name) => name.startsWith('haicang-shell-') && name !== SHELL_CACHE)
+      .map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+function offlinePage() {
+  return new Response(
+    '<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+    + '<title>Haicang</title><p style="font:20px system-ui;padding:24px">Offline · 离线 · Sin conexión</p>',
+    { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+}
+
+async function navigate(request) {
+  const url = new URL(request.url);
+  const cache = await caches.open(SHELL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (PAGE_URLS.includes(url.pathname)) {
+      if (response.ok && response.type === 'basic' && !response.redirected) {
+        await cache.put(url.pathname, response.clone());
+      } else if (url.pathname === '/' && response.type === 'opaqueredirect') {
+        // Sent to /login: the session is gone, so is the right to see its home.
+        await cache.delete('/', MATCH);
+      }
+    }
+    return response;
+  } catch {
+    // No network: this page if saved, else the home shell, else the log-in page.
+    return (await cache.match(url.pathname, MATCH))
+      || (await cache.match('/', MATCH))
+      || (await cache.match('/login', MATCH))
+      || offlinePage();
+  }
+}
+
+async function apiNetworkFirst(request) {
+  const cache = await caches.open(API_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch {
+    const saved = await cache.match(request, MATCH);
+    if (saved) {
+      const headers = new Headers(saved.headers);
+      headers.set('X-Haicang-Offline', '1');
+      return new Response(saved.body, { status: saved.status, statusText: saved.statusText, headers });
+    }
+    return new Response(JSON.stringify({
+      error: 'offline', message: 'No network and no saved copy of this data', fields: {},
+    }), { status: 503, headers: { 'Content-Type': 'application/json' } });
+  }
+}
+
+async function cacheFirst(request) {
+  const saved = await caches.match(request, MATCH);
+  return saved || fetch(request);
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return; // never cache or replay a state change
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/socket.io/')) return;
+
+  if (request.mode === 'navigate') {
+    event.respondWith(navigate(request));
+  } else if (url.pathname.startsWith('/api/')) {
+    // A fresh token each time: a saved one would be wrong after the next log-in.
+    if (url.pathname === '/api/auth/csrf') return;
+    event.respondWith(apiNetworkFirst(request));
+  } else if (STATIC_URLS.includes(url.pathname)) {
+    event.respondWith(cacheFirst(request));
+  }
+});
