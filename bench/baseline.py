@@ -11,15 +11,23 @@ import re
 import subprocess
 
 from .registry import Context, baseline
-from .tools import PG_HOST, PG_PORT, PG_USER, drop_database, gunicorn, http_load, \
-    recreate_database, server_params
+from .tools import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    drop_database,
+    gunicorn,
+    http_load,
+    recreate_database,
+    server_params,
+)
 
 PGBENCH_DB = "haicang_bench_pgbench"
 PGBENCH_SCALE = 10
 PGBENCH_CLIENTS = 8
 PGBENCH_JOBS = 2
-TPS_RE = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.M)
-LATENCY_RE = re.compile(r"^latency average = ([\d.]+) ms", re.M)
+TPS_RE = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
+LATENCY_RE = re.compile(r"^latency average = ([\d.]+) ms", re.MULTILINE)
 
 
 def api_clients(ctx: Context) -> tuple[int, ...]:

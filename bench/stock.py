@@ -23,8 +23,15 @@ from collections import Counter
 
 from .baseline import api_clients, bare_flask_name, http_max_requests, http_seconds
 from .registry import Context, bench
-from .tools import gunicorn, http_load, percentile, pg_url, recreate_database, redis_url, \
-    server_params
+from .tools import (
+    gunicorn,
+    http_load,
+    percentile,
+    pg_url,
+    recreate_database,
+    redis_url,
+    server_params,
+)
 
 BENCH_DB = "haicang_bench"
 SKUS = 100
@@ -133,7 +140,7 @@ def _timed(latencies: dict, errors: Counter, samples: dict, kind: str, call) -> 
     try:
         call()
         db.session.commit()
-    except Exception as error:  # counted and reported, never hidden
+    except Exception as error:  # noqa: BLE001  counted and reported, never hidden
         db.session.rollback()
         key = f"{kind}: {type(error).__name__}"
         errors[key] += 1
@@ -171,6 +178,7 @@ def _worker(task: str, index: int, fx: dict, seconds: float, barrier, results) -
     """One process: its own app and engine, a warm-up, the shared start line, then
     operations until `seconds` pass or MAX_OPS are done."""
     try:
+        from server.extensions import db
         op = OPS[task]
         app = make_app(fx["db_url"], fx["redis"])
         rng = random.Random(f"{task}-{index}")  # reproducible choice of rows
@@ -188,13 +196,13 @@ def _worker(task: str, index: int, fx: dict, seconds: float, barrier, results) -
                 op(fx, rng, f"bench-{task}-{tag}-{attempts}", latencies, errors, samples)
                 attempts += 1
             elapsed = time.perf_counter() - began
-            from server.extensions import db
             db.session.remove()
             db.engine.dispose()
         results.put({"index": index, "latencies": latencies, "errors": dict(errors),
                      "samples": samples, "elapsed": elapsed,
                      "warmup_errors": dict(scratch[1])})
-    except BaseException:  # the parent reports it; a silent worker would look slow
+    except BaseException:  # noqa: BLE001  the parent reports it; a silent worker
+        # would only look slow
         barrier.abort()
         results.put({"index": index, "failed": traceback.format_exc()})
 

@@ -119,34 +119,32 @@ def gunicorn(app_spec: str, env: dict | None = None, ready_path: str = "/",
     GUNICORN_THREADS threads) on a free loopback port; yields a Served (port, pid)
     once `ready_path` answers 200, and stops the server on exit."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="haicang-bench-gunicorn-", suffix=".log",
-                                      delete=False)
     cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
            "--threads", str(GUNICORN_THREADS), "--bind", f"127.0.0.1:{port}",
            "--chdir", str(ROOT), "--log-level", "warning", app_spec]
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn {app_spec} exited: {_tail(log.name)}")
-            if _answers(port, ready_path, ready_headers or {}):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn {app_spec} not ready in {timeout}s: "
-                                   f"{_tail(log.name)}")
-            time.sleep(0.2)
-        yield Served(port, proc.pid)
-    finally:
-        proc.terminate()  # our own child, by its handle: SIGTERM, a graceful stop
+    # An anonymous file: the server's log, read back only to explain a failure.
+    with tempfile.TemporaryFile(prefix="haicang-bench-gunicorn-") as log:
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        os.unlink(log.name)
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn {app_spec} exited: {_tail(log)}")
+                if _answers(port, ready_path, ready_headers or {}):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app_spec} not ready in {timeout}s: "
+                                       f"{_tail(log)}")
+                time.sleep(0.2)
+            yield Served(port, proc.pid)
+        finally:
+            proc.terminate()  # our own child, by its handle: SIGTERM, a graceful stop
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 def _answers(port: int, path: str, headers: dict) -> bool:
@@ -160,11 +158,10 @@ def _answers(port: int, path: str, headers: dict) -> bool:
         return False
 
 
-def _tail(path: str, lines: int = 20) -> str:
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def _tail(log, lines: int = 20) -> str:
+    log.flush()
+    log.seek(0)
+    return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
 
 
 # -- the load client ------------------------------------------------------------------

@@ -20,7 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    socketio.init_app(app, message_queue=app.config["REDIS_URL"], async_mode="threading",
+    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading",
                       channel="haicang-socketio")
 
     from . import models  # noqa: F401  every table, for Alembic and the mappers

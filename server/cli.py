@@ -4,7 +4,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .errors import DomainError
@@ -120,6 +120,7 @@ def rebuild_command():
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load demo data (idempotent) and print the demo log-ins."""
     from . import demo
@@ -132,6 +133,7 @@ def seed_demo_command():
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--demo/--no-demo", default=False, help="load demo data first")

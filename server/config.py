@@ -40,6 +40,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Jobs run inline unless there is a Redis to queue them on.
         "RQ_INLINE": env.get("RQ_INLINE", "" if redis_url else "1") == "1",
         "RQ_QUEUE": env.get("RQ_QUEUE", "haicang"),
+        # Several web processes and the RQ workers reach the same Socket.IO clients
+        # through Redis; alone, one process keeps them in memory.
+        "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or redis_url,
         "AUTO_MIGRATE": env.get("AUTO_MIGRATE", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -66,6 +69,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         if "SQLALCHEMY_DATABASE_URI" in overrides:
             config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(
                 overrides["SQLALCHEMY_DATABASE_URI"])
+    if overrides and "REDIS_URL" in overrides and "SOCKETIO_MESSAGE_QUEUE" not in overrides:
+        config["SOCKETIO_MESSAGE_QUEUE"] = overrides["REDIS_URL"]
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(instance)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -16,13 +16,12 @@ from .extensions import db, socketio
 
 
 def _user_from(auth):
-    if current_user.is_authenticated:
-        return current_user
-    token = (auth or {}).get("token") if isinstance(auth, dict) else None
+    # A token given explicitly wins over a cookie, as a bearer header does in the API.
+    token = auth.get("token") if isinstance(auth, dict) else None
     if token:
         from .auth.services import user_for_token
         return user_for_token(db.session, token)
-    return None
+    return current_user if current_user.is_authenticated else None
 
 
 def rooms_for(user) -> list[str]:
@@ -48,4 +47,3 @@ def init_app(app):
         for room in rooms:
             join_room(room, sid=request.sid)
         socketio.emit("session.ready", {"user_id": user.id, "rooms": rooms}, to=request.sid)
-        db.session.remove()

@@ -1,24 +1,162 @@
 """The PWA shell: server-rendered first paint of the log-in page and the home of
 each role, the web app manifest, the service worker (served from / so its scope
-is the whole app), and the API docs page from our own static bundle."""
-from flask import (Blueprint, current_app, redirect, render_template, send_from_directory,
-                   url_for)
-from flask_login import current_user, login_required
+is the whole app), and the API docs page from our own static bundle.
+
+The first paint is rendered in the user's language from the same dictionaries the
+JavaScript uses (static/src/i18n/*.json), so a page shows whole and translated
+before any script runs, and the script only takes over.
+"""
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import (Blueprint, current_app, redirect, render_template, request,
+                   send_from_directory, session, url_for)
+from flask_login import current_user, login_required, login_user
+
+from ..extensions import limiter
 
 bp = Blueprint("web", __name__)
+
+LOCALES = ("en", "zh-CN", "es")
+ROLES = ("admin", "seller", "picker", "driver")
+LOCALE_COOKIE = "hc_locale"  # set by the language buttons (static/src/i18n.js)
+
+
+# -- translations for the first paint ------------------------------------------------
+
+def _static_path(*parts) -> Path:
+    return Path(current_app.static_folder, *parts)
+
+
+@lru_cache(maxsize=16)
+def _dictionary(path: str, mtime: float) -> dict:
+    # Keyed by mtime so an edited dictionary is picked up without a restart.
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def translations(locale: str) -> dict:
+    path = _static_path("src", "i18n", f"{locale}.json")
+    fallback = _static_path("src", "i18n", "en.json")
+    english = _dictionary(str(fallback), fallback.stat().st_mtime)
+    if locale == "en" or not path.exists():
+        return english
+    return {**english, **_dictionary(str(path), path.stat().st_mtime)}
+
+
+def match_locale(tag: str | None) -> str | None:
+    """The same matching as static/src/i18n.js: any Chinese gets Simplified Chinese."""
+    if not tag:
+        return None
+    lower = tag.lower()
+    if lower == "zh" or lower.startswith("zh-"):
+        return "zh-CN"
+    primary = lower.split("-")[0]
+    return next((loc for loc in LOCALES if loc.lower() in (lower, primary)), None)
+
+
+def page_locale() -> str:
+    """The user's setting, else this device's earlier choice, else the browser's."""
+    if current_user.is_authenticated:
+        found = match_locale(getattr(current_user, "locale", None))
+        if found:
+            return found
+    found = match_locale(request.cookies.get(LOCALE_COOKIE))
+    if found:
+        return found
+    for tag, _quality in request.accept_languages:
+        found = match_locale(tag)
+        if found:
+            return found
+    return "en"
+
+
+# -- hashed asset names from the build ------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _assets(path: str, mtime: float) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def asset_url(name: str) -> str:
+    """URL of a bundle by its logical name (app.js -> /static/dist/app-<hash>.js).
+
+    build.mjs writes static/dist/assets.json; before a build the plain name is used,
+    so a page still renders (unstyled) instead of failing.
+    """
+    manifest = _static_path("dist", "assets.json")
+    if manifest.exists():
+        mapped = _assets(str(manifest), manifest.stat().st_mtime).get(name)
+        if mapped:
+            return url_for("static", filename=mapped)
+    else:
+        current_app.logger.warning("static/dist/assets.json missing: run `npm run build`")
+    return url_for("static", filename=f"dist/{name}")
+
+
+@bp.app_context_processor
+def shell_context():
+    locale = page_locale()
+    strings = translations(locale)
+    return {
+        "locale": locale,
+        "asset_url": asset_url,
+        "t": lambda key, **kw: strings.get(key, key).format(**kw) if kw else strings.get(key, key),
+    }
+
+
+# -- pages ----------------------------------------------------------------------------
+
+def _safe_next(target: str | None) -> str:
+    """A path on this site only: never an open redirect to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.home")
 
 
 @bp.route("/")
 @login_required
 def home():
-    return render_template("app.html", user=current_user)
+    role = current_user.role if current_user.role in ROLES else "driver"
+    boot = {"id": current_user.id, "role": role, "locale": current_user.locale,
+            "warehouses": [{"id": w.id, "code": w.code, "name": w.name}
+                           for w in current_user.warehouses]}
+    return render_template("app.html", user=current_user, role=role, boot=boot)
 
 
 @bp.route("/login")
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
-    return render_template("login.html")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", errors={}, email="")
+
+
+@bp.route("/login", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+def login_form():
+    """The log-in form without JavaScript: the same checks and the same rate limit as
+    POST /api/auth/login, answered with the page and its errors next to the fields."""
+    from ..auth import services
+    from ..extensions import db
+
+    email = (request.form.get("email") or "").strip()
+    password = request.form.get("password") or ""
+    strings = translations(page_locale())
+    errors = {}
+    if not email:
+        errors["email"] = strings["err.required"]
+    if not password:
+        errors["password"] = strings["err.required"]
+    if not errors:
+        user = services.authenticate(db.session, email, password)
+        if user is not None:
+            db.session.commit()
+            session.clear()  # a new session at log-in: no session fixation
+            login_user(user, remember=bool(request.form.get("remember")))
+            return redirect(_safe_next(request.args.get("next")))
+        errors["password"] = strings["err.bad_credentials"]
+        return render_template("login.html", errors=errors, email=email), 401
+    return render_template("login.html", errors=errors, email=email), 422
 
 
 @bp.route("/sw.js")
