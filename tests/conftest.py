@@ -191,3 +191,21 @@ def pg_app(tmp_path):
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# -- in CI, a skipped test is a failed run ------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("CI") and _skipped:
+        print(f"\nCI: {len(_skipped)} tests skipped; in CI nothing may skip:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
