@@ -88,6 +88,7 @@ def test_a_bearer_token_needs_no_csrf_and_can_be_revoked(client, db_session):
     assert other.post("/api/sellers", json={"name": "Acme"}, headers=bearer).status_code == 201
     listed = client.get("/api/tokens").get_json()
     assert [t["name"] for t in listed] == ["scanner 7"] and "token" not in listed[0]
+    assert listed[0]["last_used_at"] is not None  # the admin can see it is in use
     assert client.delete(f"/api/tokens/{stored.id}",
                          headers={"X-CSRFToken": csrf}).status_code == 204
     assert other.get("/api/skus", headers=bearer).status_code == 401
