@@ -12,6 +12,7 @@ the ratio. Both are plain functions `fn(ctx: Context) -> None` that call
 `ctx.figure(...)` once per number.
 """
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,7 +110,9 @@ class Context:
             "target": target,
             "params": params or {},
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": self.machine,
+            # The load average when the figure was taken: on a shared 2-core machine a
+            # figure measured at load 4 is not comparable with one measured at 0.5.
+            "machine": {**self.machine, "load_1m": round(os.getloadavg()[0], 2)},
         }
         if provides is not None:
             self.baselines[provides] = value

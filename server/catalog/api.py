@@ -1,6 +1,7 @@
 """SKUs: a seller manages its own; admins any; floor staff read them to scan."""
 from flask_smorest import Blueprint
 from sqlalchemy import or_
+from sqlalchemy.orm import selectinload
 
 from ..api import keyset_page, page_schema, roles_required
 from ..auth.models import Seller
@@ -19,7 +20,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/skus", description="SKUs p
 @blp.response(200, page_schema(SkuSchema, "SkuPage"))
 def list_skus(args):
     """SKUs the caller may see, filtered by seller, text, barcode or state."""
-    stmt = scoped(Sku)
+    stmt = scoped(Sku).options(selectinload(Sku.barcode_rows))
     if args["seller_id"] is not None:
         stmt = stmt.where(Sku.seller_id == args["seller_id"])
     if args["q"]:

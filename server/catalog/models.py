@@ -31,8 +31,7 @@ class Sku(Timestamps, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     barcode_rows: Mapped[list["SkuBarcode"]] = relationship(
-        back_populates="sku", cascade="all, delete-orphan", lazy="selectin",
-        order_by="SkuBarcode.id")
+        back_populates="sku", cascade="all, delete-orphan", order_by="SkuBarcode.id")
 
     @property
     def barcodes(self) -> list[str]:

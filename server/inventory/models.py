@@ -93,8 +93,10 @@ class Stock(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
                                                  onupdate=utcnow)
 
-    sku = relationship("Sku", lazy="joined")
-    bin: Mapped[Bin] = relationship(lazy="joined")
+    # Loaded on demand (the API lists use selectinload): the locking queries of
+    # inventory.services must select stock rows alone.
+    sku = relationship("Sku")
+    bin: Mapped[Bin] = relationship()
 
     @property
     def available(self) -> int:

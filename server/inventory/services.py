@@ -62,17 +62,23 @@ def _bin(session: Session, bin_id: int, field: str = "bin_id") -> Bin:
 
 def _ensure_stock_row(session: Session, sku: Sku, bin_: Bin) -> int:
     """The id of the stock row for (sku, bin), created empty if it was missing.
-    INSERT ... ON CONFLICT DO NOTHING, so two transactions creating it at once
-    both succeed and both see the same row."""
+
+    Looked up first, because an INSERT ... ON CONFLICT DO NOTHING that finds the row
+    still uses up a sequence value; only a missing row is inserted, and ON CONFLICT
+    makes two transactions creating it at once both succeed on the same row."""
+    def find():
+        return session.execute(select(Stock.id).where(
+            Stock.sku_id == sku.id, Stock.bin_id == bin_.id)).scalar_one_or_none()
+    stock_id = find()
+    if stock_id is not None:
+        return stock_id
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Stock).values(
+    session.execute(insert(Stock).values(
         sku_id=sku.id, seller_id=sku.seller_id, warehouse_id=bin_.warehouse_id,
         bin_id=bin_.id, on_hand=0, reserved=0, updated_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["sku_id", "bin_id"])
-    session.execute(stmt)
-    return session.execute(
-        select(Stock.id).where(Stock.sku_id == sku.id, Stock.bin_id == bin_.id)).scalar_one()
+    ).on_conflict_do_nothing(index_elements=["sku_id", "bin_id"]))
+    return find()
 
 
 def _lock(session: Session, *conditions) -> list[Stock]:
