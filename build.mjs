@@ -56,7 +56,7 @@ const pages = await esbuild.build({
     { in: 'static/src/login.js', out: 'login' },
     { in: 'static/src/app.js', out: 'app' },
     { in: 'static/src/api-docs.js', out: 'api-docs' },
-    { in: 'static/css/app.css', out: 'app' },
+    { in: 'static/src/app.css', out: 'app' },
   ],
   outdir: DIST,
   entryNames: '[name]-[hash]',

@@ -39,7 +39,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         "session", {"type": "apiKey", "in": "cookie", "name": "session",
                     "description": "PWA log-in; state-changing calls need X-CSRFToken"})
     from .auth.api import blp as auth_blp
-    for blp in (auth_blp, warehouses_blp, catalog_blp, inventory_blp):
+    from .carriers.api import blp as carriers_blp
+    from .orders.api import blp as orders_blp
+    for blp in (auth_blp, warehouses_blp, catalog_blp, inventory_blp, orders_blp,
+                carriers_blp):
         api.register_blueprint(blp)
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
     jobs.init_app(app)

@@ -152,6 +152,9 @@ def serve_command(host, port, demo):
         for role, email, password in demo_module.logins():
             click.echo(f"  {role:<7} {email:<24} {password}")
     sys.stdout.flush()
+    # Give back this command's connection: on SQLite an open read here would hold
+    # the lock that every request then waits for.
+    db.session.remove()
     # Flask refuses app.run() under its CLI; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(current_app._get_current_object(), host=host, port=port,

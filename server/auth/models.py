@@ -3,7 +3,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Integer,
-                        String, Table)
+                        String, Table, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -22,8 +22,23 @@ user_warehouses = Table(
 )
 
 
+seller_allowed_warehouses = Table(
+    "seller_allowed_warehouses",
+    db.metadata,
+    Column("seller_id", Integer, ForeignKey("sellers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
 class Seller(Timestamps, db.Model):
-    """A tenant: a merchant whose goods the warehouse stores and ships."""
+    """A tenant: a merchant whose goods the warehouse stores and ships.
+
+    Its allocation rules: `allowed_warehouses` (empty: all), a `preferred_warehouse`
+    that wins whenever it can ship the whole order in time, `no_split` (wait for one
+    warehouse rather than ship in several parcels), and `split_min_value_cents`
+    (no extra parcel for lines worth less; None: the app's default)."""
     __tablename__ = "sellers"
     __seller_scope__ = "id"
 
@@ -31,6 +46,12 @@ class Seller(Timestamps, db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    preferred_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    no_split: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    split_min_value_cents: Mapped[int | None] = mapped_column(Integer)
+
+    allowed_warehouses = relationship("Warehouse", secondary=seller_allowed_warehouses,
+                                      lazy="selectin", order_by="Warehouse.code")
 
 
 class User(UserMixin, Timestamps, db.Model):

@@ -10,7 +10,7 @@ from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from . import services
 from .models import Sku, SkuBarcode
-from .schemas import SkuQueryArgs, SkuSchema, SkuUpdateSchema
+from .schemas import ComponentsArgs, SkuQueryArgs, SkuSchema, SkuUpdateSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/skus", description="SKUs per seller")
 
@@ -66,5 +66,19 @@ def get_sku(sku_id):
 def update_sku(args, sku_id):
     sku = get_scoped(Sku, sku_id)
     services.update_sku(db.session, sku, **args)
+    db.session.commit()
+    return sku
+
+
+@blp.route("/<int:sku_id>/components", methods=["PUT"])
+@roles_required("admin", "seller")
+@blp.arguments(ComponentsArgs)
+@blp.response(200, SkuSchema)
+def set_components(args, sku_id):
+    """Make the SKU a kit or bundle of other SKUs of the same seller (an empty list
+    makes it a plain SKU again). A kit's order line reserves its components."""
+    sku = get_scoped(Sku, sku_id)
+    services.set_kit_components(db.session, sku, [(c["sku_id"], c["quantity"])
+                                                  for c in args["components"]])
     db.session.commit()
     return sku

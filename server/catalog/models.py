@@ -33,6 +33,14 @@ class Sku(Timestamps, db.Model):
     barcode_rows: Mapped[list["SkuBarcode"]] = relationship(
         back_populates="sku", cascade="all, delete-orphan", order_by="SkuBarcode.id")
 
+    components: Mapped[list["KitComponent"]] = relationship(
+        foreign_keys="KitComponent.kit_sku_id", cascade="all, delete-orphan",
+        order_by="KitComponent.id")
+
+    @property
+    def is_kit(self) -> bool:
+        return bool(self.components)
+
     @property
     def barcodes(self) -> list[str]:
         return [b.barcode for b in self.barcode_rows]
@@ -50,3 +58,24 @@ class SkuBarcode(db.Model):
     barcode: Mapped[str] = mapped_column(String(64), index=True)
 
     sku: Mapped[Sku] = relationship(back_populates="barcode_rows")
+
+
+class KitComponent(db.Model):
+    """A kit or bundle SKU is made of other SKUs: selling one kit takes `quantity`
+    units of each component from the shelf. Kits hold no stock of their own."""
+    __tablename__ = "kit_components"
+    __seller_scope__ = "seller_id"
+    __table_args__ = (
+        UniqueConstraint("kit_sku_id", "component_sku_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("kit_sku_id != component_sku_id", name="not_itself"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    kit_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"),
+                                            index=True)
+    component_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    component: Mapped[Sku] = relationship(foreign_keys=[component_sku_id])

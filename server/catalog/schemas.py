@@ -23,8 +23,24 @@ class SkuSchema(ma.Schema):
     price_cents = Int(strict=True, load_default=0, validate=_nonneg)
     currency = fields.String(load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$"))
     active = fields.Boolean(load_default=True)
+    components = fields.Method("_components", dump_only=True, metadata={
+        "description": "for a kit or bundle: the SKUs one unit is made of"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    def _components(self, sku):
+        return [{"sku_id": c.component_sku_id, "quantity": c.quantity}
+                for c in sku.components]
+
+
+class ComponentArgs(ma.Schema):
+    sku_id = Int(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = Int(required=True, strict=True, validate=validate.Range(1, 1000))
+
+
+class ComponentsArgs(ma.Schema):
+    components = fields.List(fields.Nested(ComponentArgs), required=True,
+                             validate=validate.Length(0, 50))
 
 
 class SkuUpdateSchema(SkuSchema):

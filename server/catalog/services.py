@@ -44,3 +44,26 @@ def update_sku(session: Session, sku: Sku, *, barcodes=None, **attrs) -> Sku:
         _set_barcodes(session, sku, list(barcodes))
     session.flush()
     return sku
+
+
+def set_kit_components(session: Session, kit: Sku, components: list[tuple[int, int]]) -> Sku:
+    """Make `kit` a bundle of (component_sku_id, quantity) pairs of the same seller;
+    an empty list makes it a plain SKU again. A kit may not contain a kit: the floor
+    picks components, so they must be real shelf items."""
+    from ..errors import InvalidInput, NotFound
+    from .models import KitComponent
+    rows = []
+    for i, (component_id, quantity) in enumerate(components):
+        component = session.get(Sku, component_id)
+        if component is None or component.seller_id != kit.seller_id:
+            raise NotFound(f"No SKU {component_id}",
+                           fields={f"components.{i}.sku_id": ["not found"]})
+        if component.id == kit.id or component.components:
+            raise InvalidInput(f"components.{i}.sku_id", "must be a plain SKU, not a kit")
+        if not isinstance(quantity, int) or quantity <= 0:
+            raise InvalidInput(f"components.{i}.quantity", "must be greater than 0")
+        rows.append(KitComponent(seller_id=kit.seller_id, component_sku_id=component.id,
+                                 quantity=quantity))
+    kit.components = rows
+    session.flush()
+    return kit

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from ..catalog.models import Sku
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..events import emit_after_commit, room_for_seller, room_for_warehouse
+from ..jobs import enqueue_after_commit
 from ..models_base import utcnow
 from .models import Bin, Reservation, Stock, StockMovement
 
@@ -35,6 +36,8 @@ class ReserveLine:
     sku_id: int
     warehouse_id: int
     quantity: int
+    # Where this line's units are held; None: the reference of the reserve() call.
+    reference: str | None = None
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -102,6 +105,11 @@ def _record(session: Session, stock: Stock, kind: str, d_on_hand: int, d_reserve
         on_hand_after=stock.on_hand, reserved_after=stock.reserved,
         reason=reason or "", reference=reference or "", user_id=user_id, created_at=utcnow())
     session.add(movement)
+    if kind != "move_in" and (d_on_hand > 0 or d_reserved < 0):
+        # Units became available: backordered orders waiting for this SKU get their
+        # chance once this commits (a job, coalesced per transaction).
+        enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders",
+                             stock.sku_id)
     emit_after_commit(session, "stock.changed", {
         "stock_id": stock.id, "sku_id": stock.sku_id, "warehouse_id": stock.warehouse_id,
         "bin_id": stock.bin_id, "on_hand": stock.on_hand, "reserved": stock.reserved,
@@ -187,7 +195,7 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
     """
     if not lines:
         raise InvalidInput("lines", "must not be empty")
-    if not reference or not reference.strip():
+    if (not reference or not reference.strip()) and not all(l.reference for l in lines):
         raise InvalidInput("reference", "is required: it is what a release names")
     for i, line in enumerate(lines):
         _positive(f"lines.{i}.quantity", line.quantity)
@@ -203,7 +211,7 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
 
     # Plan in memory first, so a short line leaves every row untouched.
     free = {row.id: row.on_hand - row.reserved for row in rows}
-    plan: list[tuple[Stock, int]] = []
+    plan: list[tuple[Stock, int, str]] = []
     shortages = []
     for line in lines:
         candidates = by_pair[(line.sku_id, line.warehouse_id)]
@@ -223,17 +231,17 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
             continue
         for row, take in taken:
             free[row.id] -= take
-        plan.extend(taken)
+            plan.append((row, take, line.reference or reference))
     if shortages:
         raise InsufficientStock(shortages)
 
     reservations = []
-    for row, take in plan:
-        _record(session, row, "reserve", 0, take, reason="reserved", reference=reference,
+    for row, take, ref in plan:
+        _record(session, row, "reserve", 0, take, reason="reserved", reference=ref,
                 user_id=user_id)
         reservation = Reservation(
             stock_id=row.id, sku_id=row.sku_id, seller_id=row.seller_id,
-            warehouse_id=row.warehouse_id, bin_id=row.bin_id, reference=reference,
+            warehouse_id=row.warehouse_id, bin_id=row.bin_id, reference=ref,
             quantity=take, created_at=utcnow())
         session.add(reservation)
         reservations.append(reservation)

@@ -10,8 +10,17 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import (Blueprint, current_app, redirect, render_template, request,
-                   send_from_directory, session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user
 
 from ..extensions import limiter
@@ -96,7 +105,8 @@ def asset_url(name: str) -> str:
 
 @bp.app_context_processor
 def shell_context():
-    locale = page_locale()
+    # Also runs for templates rendered outside a request (an e-mail in a job).
+    locale = page_locale() if has_request_context() else "en"
     strings = translations(locale)
     return {
         "locale": locale,

@@ -67,6 +67,9 @@ export function applyTranslations(root = document) {
       el.setAttribute(attr, t(el.dataset[dataKey]));
     }
   }
+  // The window title too (the task switcher shows it), from <body data-title-key>.
+  const titleKey = document.body && document.body.dataset.titleKey;
+  if (titleKey) document.title = `${t(titleKey)} · Haicang 海仓`;
   for (const button of root.querySelectorAll('[data-locale]')) {
     button.setAttribute('aria-pressed', String(button.dataset.locale === current));
   }

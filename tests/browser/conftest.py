@@ -4,8 +4,8 @@ chromium driven by Playwright.
 - The PWA is built first (`node build.mjs`, a second or so) when node_modules is
   there, so the tests always drive the current source; without node_modules a
   previous build must exist.
-- `live_server` is one server per test module, on a free port, with the demo data
-  in a SQLite file of its own; `start_server` starts a private one that a test
+- `live_server` is one server per test module (`flask seed-demo`, then
+  `flask serve`), on a free port, with the demo data in a SQLite file of its own; `start_server` starts a private one that a test
   may stop (the offline test does).
 - Chromium is /usr/bin/chromium (HAICANG_CHROMIUM to change). Playwright never
   downloads a browser here. A missing chromium FAILS the tests, with how to fix it.
@@ -64,12 +64,21 @@ class LiveServer:
             "PYTHONUNBUFFERED": "1",
         })
         flask = [sys.executable, "-m", "flask", "--app", "server"]
-        self._log = open(self.log_path, "w")
-        # A session of its own, so stop() can end the server and nothing else.
-        self.process = subprocess.Popen(
-            [*flask, "serve", "--demo", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        # The demo data is seeded by its own command first, then the server starts
+        # without --demo: `serve --demo` lists the demo log-ins after seeding in the
+        # CLI's app context, which stays open while serving, so on SQLite (every
+        # transaction BEGIN IMMEDIATE) that read keeps the write lock and every
+        # log-in waits 30 s for "database is locked". Same data, same server.
+        with open(self.log_path, "w") as log:  # the child keeps its own handle
+            seeded = subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, timeout=120, check=False)
+            if seeded.returncode != 0:
+                pytest.fail("`flask seed-demo` failed:\n" + self.log_tail(), pytrace=False)
+            # A session of its own, so stop() can end the server and nothing else.
+            self.process = subprocess.Popen(
+                [*flask, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -94,9 +103,6 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -111,7 +117,7 @@ def built_pwa():
     installed, else a previous build is required."""
     if (ROOT / "node_modules" / "esbuild").exists() and shutil.which("node"):
         result = subprocess.run(["node", "build.mjs"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=120)
+                                text=True, timeout=120, check=False)
         if result.returncode != 0:
             pytest.fail("`node build.mjs` failed:\n" + result.stdout + result.stderr,
                         pytrace=False)

@@ -37,7 +37,7 @@ def api_get(context, server, path):
 def count_all(context, server, path):
     count, after = 0, None
     while True:
-        query = f"?limit=200" + (f"&after={after}" if after else "")
+        query = "?limit=200" + (f"&after={after}" if after else "")
         page = api_get(context, server, path + query)
         count += len(page["items"])
         after = page["next_cursor"]
@@ -102,6 +102,10 @@ def test_picker_logs_in_on_a_phone(live_server, phone, artifacts):
     assert box["height"] >= 48
     assert_fits_phone(page)
     assert small_targets(page) == []
+    # Spanish has the longest labels: the top bar's buttons still fit on one line.
+    for button in page.locator(".tools button").all():
+        assert button.bounding_box()["height"] <= 56, button.text_content()
+    page.wait_for_timeout(700)  # let the scan's colour flash end before the picture
     page.screenshot(path=str(artifacts / "picker-home-360.png"))
 
     # The scans are kept on the device: after a reload they are still listed.
@@ -190,6 +194,38 @@ def test_each_role_gets_its_own_home(live_server, chromium, artifacts):
     context.close()
 
 
+def test_stock_change_shows_live(live_server, chromium, phone):
+    """Does a stock change made elsewhere show on the seller's list without a reload?"""
+    page = phone.new_page()
+    log_in(page, live_server, "seller@demo.haicang")
+    expect(page.locator(".stock-row").first).to_be_visible()
+    first = api_get(phone, live_server, "/api/stock?limit=1")["items"][0]
+    # Wait until the page's Socket.IO connection has joined its rooms.
+    page.wait_for_function("window.performance.getEntriesByType('resource')"
+                           ".some((e) => e.name.includes('/socket.io/'))")
+    page.wait_for_timeout(500)
+
+    # An admin, in another browser, receives 5 more into that bin through the API.
+    admin = chromium.new_context()
+    try:
+        admin_page = admin.new_page()
+        admin_page.goto(live_server.url + "/login")
+        token = admin_page.locator('meta[name="csrf-token"]').get_attribute("content")
+        me = admin.request.post(live_server.url + "/api/auth/login", headers={
+            "X-CSRFToken": token}, data={"email": "admin@demo.haicang",
+                                         "password": DEMO_PASSWORD})
+        assert me.ok, me.text()
+        answer = admin.request.post(live_server.url + "/api/stock/receive", headers={
+            "X-CSRFToken": me.json()["csrf_token"]}, data={
+            "sku_id": first["sku_id"], "bin_id": first["bin_id"], "quantity": 5,
+            "reason": "browser test"})
+        assert answer.ok, answer.text()
+    finally:
+        admin.close()
+    row = page.locator(f'.stock-row[data-key="{first["sku_id"]}:{first["bin_id"]}"]')
+    expect(row.locator(".qty-big")).to_have_text(f"{first['available'] + 5:,}")
+
+
 def test_home_is_painted_by_the_server(live_server, chromium):
     """Does the home show the role, name and labels before any script runs?"""
     context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
@@ -230,6 +266,7 @@ def test_language_switch_follows_the_user(live_server, phone):
             page.click('[data-locale="es"]')
         assert answer.value.ok
         expect(page.locator("#logout")).to_have_text(I18N["es"]["nav.logout"])
+        expect(page).to_have_title(f"{I18N['es']['seller.title']} · Haicang 海仓")
         expect(page.locator("#net-badge")).to_have_text(I18N["es"]["status.online"])
         # The server renders the next first paint in the saved language.
         page.reload()

@@ -1,0 +1,233 @@
+"""Writing carriers, services and shipments. Like every service module: plain
+arguments and a session, flush but never commit, DomainErrors for bad input."""
+import re
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import geo
+from ..errors import Conflict, InvalidInput, NotFound
+from . import labels, rating
+from .models import Carrier, CarrierService, Parcel, Shipment
+
+CODE_RE = re.compile(r"^[A-Z0-9_]{2,32}$")
+CUTOFF_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+STATE_RE = re.compile(r"^[A-Z]{2}$")
+
+SERVICE_FIELDS = (
+    "name", "active", "transit_days_by_zone", "cutoff_local_time", "dim_divisor",
+    "dim_min_cubic_in", "max_weight_g", "max_length_mm", "max_length_girth_mm",
+    "large_length_mm", "large_length_girth_mm", "large_surcharge_cents",
+    "large_min_billable_g", "handling_length_mm", "handling_width_mm", "handling_weight_g",
+    "handling_surcharge_cents", "fuel_surcharge_pct", "pricing", "rate_table",
+    "per_lb_cents_by_zone", "minimum_charge_cents")
+_OPTIONAL_INTS = ("dim_divisor", "max_weight_g", "max_length_mm", "max_length_girth_mm",
+                  "large_length_mm", "large_length_girth_mm", "large_min_billable_g",
+                  "handling_length_mm", "handling_width_mm", "handling_weight_g")
+_INTS = ("dim_min_cubic_in", "large_surcharge_cents", "handling_surcharge_cents",
+         "minimum_charge_cents")
+
+
+def _int(value, name: str, minimum: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise InvalidInput(name, f"must be a whole number of at least {minimum}")
+    return value
+
+
+def _zones(table, name: str, check) -> dict:
+    """{"1": v, ..., "8": v} from a mapping with every zone 1-8 (int or str keys)."""
+    if not isinstance(table, Mapping):
+        raise InvalidInput(name, "must map every zone 1-8 to a value")
+    out = {}
+    for zone in rating.ZONES:
+        value = table.get(zone, table.get(str(zone)))
+        if value is None:
+            raise InvalidInput(name, f"has no zone {zone}")
+        out[str(zone)] = check(value, f"{name}.{zone}")
+    extra = set(map(str, table)) - set(out)
+    if extra:
+        raise InvalidInput(name, f"has zones other than 1-8: {', '.join(sorted(extra))}")
+    return out
+
+
+def _price_row(row, name: str) -> list[int]:
+    if not isinstance(row, (list, tuple)) or not row:
+        raise InvalidInput(name, "must list the price in cents for 1 lb, 2 lb, ...")
+    return [_int(cents, f"{name}.{i + 1}") for i, cents in enumerate(row)]
+
+
+def _clean_service(attrs: dict) -> dict:
+    out = {k: v for k, v in attrs.items() if k in SERVICE_FIELDS}
+    unknown = set(attrs) - set(SERVICE_FIELDS)
+    if unknown:
+        raise InvalidInput(min(unknown), "is not a field of a carrier service")
+    if "name" in out and not (isinstance(out["name"], str) and out["name"].strip()):
+        raise InvalidInput("name", "is required")
+    if "transit_days_by_zone" in out:
+        out["transit_days_by_zone"] = _zones(out["transit_days_by_zone"],
+                                             "transit_days_by_zone", _int)
+    if "cutoff_local_time" in out and not CUTOFF_RE.match(str(out["cutoff_local_time"])):
+        raise InvalidInput("cutoff_local_time", "must be HH:MM, 24-hour")
+    for key in _OPTIONAL_INTS:
+        if out.get(key) is not None:
+            _int(out[key], key, 1)
+    for key in _INTS:
+        if key in out:
+            _int(out[key], key)
+    if "fuel_surcharge_pct" in out:
+        pct = out["fuel_surcharge_pct"]
+        if not isinstance(pct, (int, float)) or isinstance(pct, bool) or not 0 <= pct <= 100:
+            raise InvalidInput("fuel_surcharge_pct", "must be a percentage from 0 to 100")
+        out["fuel_surcharge_pct"] = float(pct)
+    if out.get("rate_table") is not None:
+        out["rate_table"] = _zones(out["rate_table"], "rate_table", _price_row)
+    if out.get("per_lb_cents_by_zone") is not None:
+        out["per_lb_cents_by_zone"] = _zones(out["per_lb_cents_by_zone"],
+                                             "per_lb_cents_by_zone", _int)
+    return out
+
+
+def _check_pricing(service: CarrierService) -> None:
+    if service.pricing not in ("table", "per_lb"):
+        raise InvalidInput("pricing", "must be 'table' or 'per_lb'")
+    if service.pricing == "table" and not service.rate_table:
+        raise InvalidInput("rate_table", "is required when pricing is 'table'")
+    if service.pricing == "per_lb" and not service.per_lb_cents_by_zone:
+        raise InvalidInput("per_lb_cents_by_zone", "is required when pricing is 'per_lb'")
+    if not service.transit_days_by_zone:
+        raise InvalidInput("transit_days_by_zone", "is required")
+
+
+def create_carrier(session: Session, *, code: str, name: str, tracking_url: str = "",
+                   active: bool = True) -> Carrier:
+    code = (code or "").strip().upper()
+    if not CODE_RE.match(code) or len(code) > 16:
+        raise InvalidInput("code", "2-16 capital letters, digits or _")
+    if not name or not name.strip():
+        raise InvalidInput("name", "is required")
+    if session.scalar(select(Carrier.id).where(Carrier.code == code)):
+        raise Conflict(f"Carrier {code} exists", fields={"code": ["already exists"]})
+    carrier = Carrier(code=code, name=name.strip(), tracking_url=tracking_url, active=active)
+    session.add(carrier)
+    session.flush()
+    rating.forget_services(session)
+    return carrier
+
+
+def create_service(session: Session, carrier: Carrier, *, code: str, **attrs) -> CarrierService:
+    """A new service of `carrier`. Rate tables and transit times must name every zone
+    1-8 (see models.py for their shape)."""
+    code = (code or "").strip().upper()
+    if not CODE_RE.match(code):
+        raise InvalidInput("code", "2-32 capital letters, digits or _")
+    if session.scalar(select(CarrierService.id).where(CarrierService.code == code)):
+        raise Conflict(f"Service {code} exists", fields={"code": ["already exists"]})
+    clean = _clean_service(attrs)
+    clean.setdefault("pricing", "per_lb" if clean.get("per_lb_cents_by_zone") else "table")
+    service = CarrierService(carrier_id=carrier.id, code=code, **clean)
+    _check_pricing(service)
+    session.add(service)
+    session.flush()
+    rating.forget_services(session)
+    return service
+
+
+def update_service(session: Session, service: CarrierService, **attrs) -> CarrierService:
+    """Change a service (new rates, a new fuel surcharge, deactivate it)."""
+    for key, value in _clean_service(attrs).items():
+        setattr(service, key, value)
+    _check_pricing(service)
+    session.flush()
+    rating.forget_services(session)
+    return service
+
+
+# -- shipments -----------------------------------------------------------------------
+
+def _address(address, name: str) -> dict:
+    if not isinstance(address, Mapping):
+        raise InvalidInput(name, "must be an address")
+    out = {}
+    for key, limit, required in (("name", 100, True), ("company", 100, False),
+                                 ("address1", 100, True), ("address2", 100, False),
+                                 ("city", 60, True), ("state", 2, True), ("zip", 10, True),
+                                 ("phone", 30, False)):
+        value = address.get(key) or ""
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidInput(f"{name}.{key}", f"must be text of at most {limit} characters")
+        value = value.strip()
+        if required and not value:
+            raise InvalidInput(f"{name}.{key}", "is required")
+        out[key] = value
+    out["state"] = out["state"].upper()
+    if not STATE_RE.match(out["state"]):
+        raise InvalidInput(f"{name}.state", "must be a two-letter US state code")
+    # Known and located; its state is not compared, as a few ZIPs straddle a line.
+    geo.locate(out["zip"], f"{name}.zip")
+    extra = set(address) - set(out)
+    if extra:
+        raise InvalidInput(f"{name}.{min(extra)}", "is not an address field")
+    return out
+
+
+def ship_from_address(session: Session, warehouse, seller_id: int) -> dict:
+    """The seller's name at the warehouse's address: the return address of a label."""
+    from ..auth.models import Seller
+    seller = session.get(Seller, seller_id)
+    return {"name": seller.name if seller else warehouse.name,
+            "company": f"c/o {warehouse.name}", "address1": warehouse.address1,
+            "address2": warehouse.address2, "city": warehouse.city,
+            "state": warehouse.state, "zip": warehouse.zip}
+
+
+def create_shipment(session: Session, *, warehouse, seller_id: int, ship_to: Mapping,
+                    parcels, service=None, order_id: int | None = None, reference: str = "",
+                    ship_from: Mapping | None = None, ship_at=None, promised_by=None,
+                    services=None) -> Shipment:
+    """Rate, number and label a shipment of `parcels` from `warehouse` to `ship_to`.
+
+    With `service` (a CarrierService, a ServiceSpec or a code) that service is used,
+    or CannotShip is raised with its reason; without, the parcels are rate-shopped
+    (among `services` codes if given) against `promised_by`. The shipment is
+    'labelled': it has a tracking number per parcel, its cost, the estimated delivery
+    date and the 4x6 label PDF (one page per parcel). Flushes, never commits.
+    """
+    specs = rating.as_parcels(parcels)
+    if len(specs) > labels.MAX_SERIAL_PARCELS:
+        raise InvalidInput("parcels", f"at most {labels.MAX_SERIAL_PARCELS} per shipment")
+    to = _address(ship_to, "ship_to")
+    if len(reference or "") > 128:
+        raise InvalidInput("reference", "at most 128 characters")
+    if service is None:
+        chosen = rating.shop(session, warehouse, to["zip"], specs, promised_by, ship_at,
+                             services=services).chosen
+    else:
+        chosen = rating.quote(session, service, warehouse, to["zip"], specs, ship_at=ship_at,
+                              promised_by=promised_by)
+        if not chosen.can_ship:
+            raise rating.CannotShip({chosen.service_code: chosen.reason})
+    service_row = session.get(CarrierService, chosen.service_id)
+    if service_row is None:
+        raise NotFound(f"No service {chosen.service_id}", fields={"service": ["not found"]})
+    shipment = Shipment(order_id=order_id, seller_id=seller_id, warehouse_id=warehouse.id,
+                        service_id=service_row.id, status="labelled", reference=reference or "",
+                        zone=chosen.zone, cost_cents=chosen.cost_cents,
+                        ship_date=chosen.ship_date, delivery_date=chosen.delivery_date,
+                        ship_to=to)
+    session.add(shipment)
+    session.flush()
+    for number, (spec, rate) in enumerate(zip(specs, chosen.parcels), start=1):
+        shipment.parcels.append(Parcel(
+            seller_id=seller_id, warehouse_id=warehouse.id, number=number,
+            tracking_number=labels.tracking_number_for(service_row, shipment.id, number),
+            weight_g=spec.weight_g, length_mm=spec.length_mm, width_mm=spec.width_mm,
+            height_mm=spec.height_mm, billable_weight_g=rate.billable_weight_g,
+            cost_cents=rate.cost_cents))
+    shipment.tracking_number = shipment.parcels[0].tracking_number
+    shipment.service = service_row
+    sender = dict(ship_from) if ship_from is not None else ship_from_address(
+        session, warehouse, seller_id)
+    shipment.label_pdf = labels.render_labels(shipment, sender, to)
+    session.flush()
+    return shipment

@@ -1,0 +1,198 @@
+"""Orders for sellers and admins: list with filters, detail with lines, allocation
+reason and history; create (manual orders), allocate, cancel, edit, release."""
+from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from ..allocation import jobs as allocation_jobs
+from ..allocation.services import allocate_order
+from ..api import keyset_page, page_schema, roles_required
+from ..auth.models import Seller
+from ..auth.scoping import get_scoped, principal, scoped
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..inventory.models import Warehouse
+from . import services
+from .models import Order, OrderAllocation, OrderLine
+from .schemas import (CancelArgs, CancelLineArgs, LinesArgs, OrderCreateArgs,
+                      OrderQueryArgs, OrderSchema, OrderSummarySchema, RunArgs,
+                      RunResultSchema, SellerRulesArgs, SellerRulesSchema)
+
+blp = Blueprint("orders", __name__, url_prefix="/api",
+                description="Orders, their allocation and their history")
+
+
+def _order(order_id) -> Order:
+    return get_scoped(Order, order_id, what="order")
+
+
+def _summary_options():
+    return (selectinload(Order.lines).selectinload(OrderLine.sku),
+            selectinload(Order.allocations).selectinload(OrderAllocation.warehouse))
+
+
+@blp.route("/orders")
+@blp.arguments(OrderQueryArgs, location="query")
+@blp.response(200, page_schema(OrderSummarySchema, "OrderPage"))
+def list_orders(args):
+    """Orders the caller may see, newest first, by status, channel, warehouse, date."""
+    stmt = scoped(Order).options(*_summary_options())
+    for key in ("status", "channel", "seller_id"):
+        if args[key] is not None:
+            stmt = stmt.where(getattr(Order, key) == args[key])
+    if args["warehouse_id"] is not None:
+        stmt = stmt.where(Order.id.in_(select(OrderAllocation.order_id).where(
+            OrderAllocation.warehouse_id == args["warehouse_id"],
+            OrderAllocation.quantity > 0)))
+    if args["placed_from"] is not None:
+        stmt = stmt.where(Order.placed_at >= args["placed_from"])
+    if args["placed_to"] is not None:
+        stmt = stmt.where(Order.placed_at < args["placed_to"])
+    if args["q"]:
+        stmt = stmt.where(or_(Order.external_id == args["q"],
+                              Order.ship_to_name.ilike(f"%{args['q']}%")))
+    return keyset_page(stmt, Order.id, args, descending=True)
+
+
+@blp.route("/orders", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.arguments(OrderCreateArgs)
+@blp.response(201, OrderSchema)
+def create_order(args):
+    """Create an order (manual, or a channel's pushed by an integration) and, unless
+    `allocate` is false, allocate it and reserve its stock in the same transaction."""
+    user = principal()
+    if user.role == "seller":
+        if args.get("seller_id") not in (None, user.seller_id):
+            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+        args["seller_id"] = user.seller_id
+    elif args.get("seller_id") is None:
+        raise InvalidInput("seller_id", "is required for an admin")
+    elif db.session.get(Seller, args["seller_id"]) is None:
+        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    allocate = args.pop("allocate")
+    order = services.create_order(db.session, user_id=user.id, **args)
+    if allocate and order.status == "received":
+        allocate_order(db.session, order.id, user_id=user.id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>")
+@blp.response(200, OrderSchema)
+def get_order(order_id):
+    """An order with its lines, where each is allocated, why, and its history."""
+    return _order(order_id)
+
+
+@blp.route("/orders/<int:order_id>/allocate", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.response(200, OrderSchema)
+def allocate(order_id):
+    """Allocate what is still open (after new stock, or a rule change)."""
+    order = _order(order_id)
+    allocate_order(db.session, order.id, user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.arguments(CancelArgs)
+@blp.response(200, OrderSchema)
+def cancel(args, order_id):
+    """Cancel the order; every reserved unit is released."""
+    order = _order(order_id)
+    services.cancel_order(db.session, order, reason=args["reason"], user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/lines/<int:line_id>/cancel", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.arguments(CancelLineArgs)
+@blp.response(200, OrderSchema)
+def cancel_line(args, order_id, line_id):
+    """Cancel some units of one line (a partial cancellation)."""
+    order = _order(order_id)
+    line = next((l for l in order.lines if l.id == line_id), None)
+    if line is None:
+        raise NotFound(f"No line {line_id} on order {order_id}",
+                       fields={"line_id": ["not found"]})
+    services.cancel_quantity(db.session, order, line, args["quantity"],
+                             reason=args["reason"], user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/lines", methods=["PUT"])
+@roles_required("admin", "seller")
+@blp.arguments(LinesArgs)
+@blp.response(200, OrderSchema)
+def edit_lines(args, order_id):
+    """Replace the lines: the old reservations are released, the new lines allocated."""
+    order = _order(order_id)
+    services.edit_lines(db.session, order, args["lines"], user_id=principal().id)
+    allocate_order(db.session, order.id, user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/release", methods=["POST"])
+@roles_required("admin")
+@blp.response(200, OrderSchema)
+def release_to_floor(order_id):
+    """Release an allocated order to the warehouse floor for picking."""
+    order = _order(order_id)
+    services.transition(db.session, order, "released", "released to the floor",
+                        user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/allocation/run", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(RunArgs)
+@blp.response(200, RunResultSchema)
+def run_allocation(args):
+    """Allocate every received order, then every backorder, in priority order
+    (ship-by, then margin, then age). Each order commits on its own."""
+    done = allocation_jobs.allocate_received(limit=args["limit"])
+    backordered = db.session.scalars(select(OrderLine.sku_id).join(Order).where(
+        Order.status == "backordered").distinct()).all()
+    if backordered:
+        done += allocation_jobs.allocate_backorders(list(backordered))
+    return {"allocated": done}
+
+
+@blp.route("/sellers/<int:seller_id>/rules")
+@roles_required("admin", "seller")
+@blp.response(200, SellerRulesSchema)
+def get_rules(seller_id):
+    return get_scoped(Seller, seller_id, what="seller")
+
+
+@blp.route("/sellers/<int:seller_id>/rules", methods=["PATCH"])
+@roles_required("admin", "seller")
+@blp.arguments(SellerRulesArgs)
+@blp.response(200, SellerRulesSchema)
+def set_rules(args, seller_id):
+    """A seller's allocation rules: allowed and preferred warehouses, no-split, and
+    the value below which a line gets no parcel of its own."""
+    seller = get_scoped(Seller, seller_id, what="seller")
+    if "allowed_warehouse_ids" in args:
+        warehouses = []
+        for i, wid in enumerate(args.pop("allowed_warehouse_ids")):
+            warehouse = db.session.get(Warehouse, wid)
+            if warehouse is None:
+                raise NotFound("No such warehouse",
+                               fields={f"allowed_warehouse_ids.{i}": ["not found"]})
+            warehouses.append(warehouse)
+        seller.allowed_warehouses = warehouses
+    if args.get("preferred_warehouse_id") is not None and \
+            db.session.get(Warehouse, args["preferred_warehouse_id"]) is None:
+        raise NotFound("No such warehouse", fields={"preferred_warehouse_id": ["not found"]})
+    for key, value in args.items():
+        setattr(seller, key, value)
+    db.session.commit()
+    return seller

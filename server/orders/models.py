@@ -1,0 +1,140 @@
+"""Orders, their lines, where each line is allocated, and the order's history."""
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index,
+                        Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models_base import Timestamps, UTCDateTime, utcnow
+
+# received -> allocated | backordered -> released -> picked -> packed -> shipped
+# -> delivered; cancelled and exception branch off. `held` waits for a person (an
+# unmapped SKU); `fulfilled_by_channel` is recorded (Amazon AFN) and never allocated.
+STATUSES = ("held", "received", "backordered", "allocated", "released", "picked", "packed",
+            "shipped", "delivered", "cancelled", "exception", "fulfilled_by_channel")
+CHANNELS = ("manual", "amazon", "ebay", "shopify", "temu")
+
+
+class Order(Timestamps, db.Model):
+    __tablename__ = "orders"
+    __seller_scope__ = "seller_id"
+    __table_args__ = (
+        # Invariant 3: an external order exists once, however often it is delivered.
+        UniqueConstraint("channel", "account_key", "external_id"),
+        CheckConstraint("status IN ('held', 'received', 'backordered', 'allocated', "
+                        "'released', 'picked', 'packed', 'shipped', 'delivered', "
+                        "'cancelled', 'exception', 'fulfilled_by_channel')", name="status"),
+        Index("ix_orders_seller_status", "seller_id", "status", "id"),
+        Index("ix_orders_queue", "status", "ship_by", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="manual")
+    # Which account of the channel (a shop, a marketplace id); "" for manual orders.
+    account_key: Mapped[str] = mapped_column(String(64), default="")
+    external_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ship_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    ship_to_name: Mapped[str] = mapped_column(String(200), default="")
+    ship_to_address1: Mapped[str] = mapped_column(String(200), default="")
+    ship_to_address2: Mapped[str] = mapped_column(String(200), default="")
+    ship_to_city: Mapped[str] = mapped_column(String(100), default="")
+    ship_to_state: Mapped[str] = mapped_column(String(2), default="")
+    ship_to_zip: Mapped[str] = mapped_column(String(10))
+    ship_to_country: Mapped[str] = mapped_column(String(2), default="US")
+    ship_to_phone: Mapped[str] = mapped_column(String(32), default="")
+    fulfilled_by_channel: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last allocation decision: candidates, their cost and transit, the winner
+    # and why (see allocation.services). Shown by the API and the order screen.
+    allocation_reason: Mapped[dict | None] = mapped_column(JSON)
+    raw_payload: Mapped[dict | None] = mapped_column(JSON)
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id")
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id")
+    allocations: Mapped[list["OrderAllocation"]] = relationship(
+        cascade="all, delete-orphan", order_by="OrderAllocation.id")
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.unit_price_cents * line.open_quantity for line in self.lines)
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __seller_scope__ = "seller_id"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_cancelled >= 0 AND quantity_cancelled <= quantity",
+                        name="cancelled_in_range"),
+        CheckConstraint("unit_price_cents >= 0", name="price"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    external_line_id: Mapped[str] = mapped_column(String(64), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    unit_price_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    sku = relationship("Sku")
+
+    @property
+    def open_quantity(self) -> int:
+        return self.quantity - self.quantity_cancelled
+
+
+class OrderAllocation(db.Model):
+    """Units of an order line that one warehouse will ship, with the stock they
+    hold reserved under `reference` (see inventory.services.reserve)."""
+    __tablename__ = "order_allocations"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "warehouse_id"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id",
+                                                          ondelete="CASCADE"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    warehouse = relationship("Warehouse")
+
+
+class OrderEvent(db.Model):
+    """One line of an order's history: a state change, an allocation, a note."""
+    __tablename__ = "order_events"
+    __seller_scope__ = "seller_id"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict | None] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")

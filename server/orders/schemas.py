@@ -1,0 +1,163 @@
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ..api import PageArgs
+from .models import CHANNELS, STATUSES
+
+Int = fields.Integer
+
+
+class ShipToSchema(ma.Schema):
+    name = fields.String(load_default="", validate=validate.Length(0, 200))
+    address1 = fields.String(load_default="", validate=validate.Length(0, 200))
+    address2 = fields.String(load_default="", validate=validate.Length(0, 200))
+    city = fields.String(load_default="", validate=validate.Length(0, 100))
+    state = fields.String(load_default="", validate=validate.Regexp(r"^([A-Z]{2})?$"))
+    zip = fields.String(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$"))
+    country = fields.String(load_default="US", validate=validate.OneOf(["US"]))
+    phone = fields.String(load_default="", validate=validate.Length(0, 32))
+
+
+class LineArgs(ma.Schema):
+    sku_id = Int(required=True, strict=True, validate=validate.Range(min=1))
+    quantity = Int(required=True, strict=True, validate=validate.Range(1, 100_000))
+    unit_price_cents = Int(strict=True, load_default=0, validate=validate.Range(0, 10**9))
+    external_line_id = fields.String(load_default="", validate=validate.Length(0, 64))
+
+
+class OrderCreateArgs(ma.Schema):
+    seller_id = Int(strict=True, metadata={"description": "admins only"})
+    external_id = fields.String(required=True, validate=validate.Length(1, 64))
+    channel = fields.String(load_default="manual", validate=validate.OneOf(CHANNELS))
+    account_key = fields.String(load_default="", validate=validate.Length(0, 64))
+    ship_to = fields.Nested(ShipToSchema, required=True)
+    lines = fields.List(fields.Nested(LineArgs), required=True,
+                        validate=validate.Length(1, 500))
+    ship_by = fields.AwareDateTime(load_default=None, default_timezone=None)
+    promised_by = fields.AwareDateTime(load_default=None)
+    placed_at = fields.AwareDateTime(load_default=None)
+    fulfilled_by_channel = fields.Boolean(load_default=False)
+    allocate = fields.Boolean(load_default=True, metadata={
+        "description": "allocate and reserve at once (default)"})
+
+
+class LinesArgs(ma.Schema):
+    lines = fields.List(fields.Nested(LineArgs), required=True,
+                        validate=validate.Length(1, 500))
+
+
+class CancelArgs(ma.Schema):
+    reason = fields.String(load_default="", validate=validate.Length(0, 500))
+
+
+class CancelLineArgs(CancelArgs):
+    quantity = Int(required=True, strict=True, validate=validate.Range(1, 100_000))
+
+
+class AllocationSchema(ma.Schema):
+    warehouse_id = Int()
+    warehouse_code = fields.Function(lambda a: a.warehouse.code)
+    quantity = Int()
+
+
+class LineSchema(ma.Schema):
+    id = Int()
+    sku_id = Int()
+    sku_code = fields.Function(lambda l: l.sku.code)
+    sku_name = fields.Function(lambda l: l.sku.name)
+    is_kit = fields.Function(lambda l: l.sku.is_kit)
+    external_line_id = fields.String()
+    quantity = Int()
+    quantity_cancelled = Int()
+    open_quantity = Int()
+    unit_price_cents = Int()
+    allocated = fields.Method("_allocated")
+    backordered = fields.Method("_backordered")
+
+    def _allocated(self, line):
+        return [AllocationSchema().dump(a) for a in line.order.allocations
+                if a.order_line_id == line.id and a.quantity > 0]
+
+    def _backordered(self, line):
+        done = sum(a.quantity for a in line.order.allocations if a.order_line_id == line.id)
+        return max(0, line.open_quantity - done)
+
+
+class EventSchema(ma.Schema):
+    id = Int()
+    kind = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    message = fields.String()
+    data = fields.Dict(allow_none=True)
+    user_id = Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class OrderSummarySchema(ma.Schema):
+    id = Int()
+    seller_id = Int()
+    channel = fields.String()
+    external_id = fields.String()
+    status = fields.String()
+    placed_at = fields.DateTime()
+    ship_by = fields.DateTime(allow_none=True)
+    promised_by = fields.DateTime(allow_none=True)
+    ship_to_name = fields.String()
+    ship_to_city = fields.String()
+    ship_to_state = fields.String()
+    ship_to_zip = fields.String()
+    total_cents = Int()
+    currency = fields.String()
+    units = fields.Function(lambda o: sum(l.open_quantity for l in o.lines))
+    warehouses = fields.Function(lambda o: sorted({a.warehouse.code for a in o.allocations
+                                                   if a.quantity > 0}))
+
+
+class OrderSchema(OrderSummarySchema):
+    account_key = fields.String()
+    ship_to = fields.Method("_ship_to")
+    fulfilled_by_channel = fields.Boolean()
+    lines = fields.List(fields.Nested(LineSchema))
+    allocation_reason = fields.Dict(allow_none=True)
+    events = fields.List(fields.Nested(EventSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _ship_to(self, o):
+        return {k: getattr(o, f"ship_to_{k}") for k in
+                ("name", "address1", "address2", "city", "state", "zip", "country", "phone")}
+
+
+class OrderQueryArgs(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
+    warehouse_id = Int(load_default=None)
+    seller_id = Int(load_default=None)
+    placed_from = fields.AwareDateTime(load_default=None)
+    placed_to = fields.AwareDateTime(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(1, 64),
+                      metadata={"description": "external order id or ship-to name"})
+
+
+class SellerRulesArgs(ma.Schema):
+    preferred_warehouse_id = Int(strict=True, allow_none=True)
+    allowed_warehouse_ids = fields.List(Int(strict=True))
+    no_split = fields.Boolean()
+    split_min_value_cents = Int(strict=True, allow_none=True, validate=validate.Range(0, 10**8))
+
+
+class SellerRulesSchema(ma.Schema):
+    seller_id = fields.Function(lambda s: s.id)
+    preferred_warehouse_id = Int(allow_none=True)
+    allowed_warehouse_ids = fields.Function(lambda s: [w.id for w in s.allowed_warehouses])
+    no_split = fields.Boolean()
+    split_min_value_cents = Int(allow_none=True)
+
+
+class RunArgs(ma.Schema):
+    limit = Int(load_default=1000, validate=validate.Range(1, 10_000))
+
+
+class RunResultSchema(ma.Schema):
+    allocated = fields.List(Int())

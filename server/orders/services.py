@@ -1,0 +1,220 @@
+"""Order rules: creating orders, moving them through their states, cancelling and
+editing them. Like every service here, these work in the caller's transaction and
+never commit; events go out after the commit.
+
+Where stock is concerned they call the allocation package, which reserves and
+releases through inventory.services, so a cancellation releases exactly what the
+order reserved: no more (someone else's), no less (stranded stock).
+"""
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..catalog.models import Sku
+from ..errors import Conflict, InvalidInput, NotFound
+from ..events import emit_after_commit, room_for_seller, room_for_warehouse
+from ..geo import locate
+from ..models_base import utcnow
+from .models import CHANNELS, Order, OrderAllocation, OrderEvent, OrderLine
+
+TRANSITIONS = {
+    "held": {"received", "cancelled"},
+    "received": {"allocated", "backordered", "cancelled", "exception", "held"},
+    "backordered": {"allocated", "backordered", "cancelled", "exception"},
+    "allocated": {"allocated", "backordered", "released", "cancelled", "exception"},
+    "released": {"picked", "allocated", "backordered", "cancelled", "exception"},
+    "picked": {"packed", "exception"},
+    "packed": {"shipped", "exception"},
+    "shipped": {"delivered", "exception"},
+    "delivered": set(),
+    "cancelled": set(),
+    "exception": {"received", "allocated", "backordered", "released", "cancelled"},
+    "fulfilled_by_channel": {"cancelled"},
+}
+# Until the floor has picked it, an order's stock is only reserved and can be freed.
+CANCELLABLE = {"held", "received", "backordered", "allocated", "released", "exception",
+               "fulfilled_by_channel"}
+
+
+def order_payload(order: Order) -> dict:
+    return {"order_id": order.id, "status": order.status, "seller_id": order.seller_id,
+            "channel": order.channel, "external_id": order.external_id}
+
+
+def record(session: Session, order: Order, kind: str, message: str = "", *,
+           data: dict | None = None, user_id: int | None = None,
+           from_status: str | None = None, to_status: str | None = None) -> OrderEvent:
+    """Add a line to the order's history and tell the seller's room (after commit)."""
+    event = OrderEvent(order_id=order.id, seller_id=order.seller_id, kind=kind,
+                       from_status=from_status, to_status=to_status, message=message,
+                       data=data, user_id=user_id, created_at=utcnow())
+    session.add(event)
+    rooms = [room_for_seller(order.seller_id)]
+    rooms += [room_for_warehouse(a.warehouse_id) for a in order.allocations if a.quantity]
+    emit_after_commit(session, "order.updated", order_payload(order), rooms)
+    return event
+
+
+def transition(session: Session, order: Order, to_status: str, message: str = "", *,
+               data: dict | None = None, user_id: int | None = None) -> Order:
+    """Move an order to `to_status` if its state machine allows it."""
+    if to_status not in TRANSITIONS.get(order.status, set()):
+        raise Conflict(f"Order {order.id} is {order.status}; it cannot become {to_status}",
+                       fields={"status": [f"{order.status} -> {to_status} is not allowed"]},
+                       order_id=order.id, status=order.status)
+    previous, order.status = order.status, to_status
+    record(session, order, "status", message or f"{previous} -> {to_status}", data=data,
+           user_id=user_id, from_status=previous, to_status=to_status)
+    return order
+
+
+def _check_lines(session: Session, seller_id: int, lines: list[dict]) -> list[Sku]:
+    if not lines:
+        raise InvalidInput("lines", "an order needs at least one line")
+    skus = []
+    for i, line in enumerate(lines):
+        sku = session.get(Sku, line["sku_id"])
+        if sku is None or sku.seller_id != seller_id:
+            raise NotFound(f"No SKU {line['sku_id']}", fields={f"lines.{i}.sku_id":
+                                                               ["not found"]})
+        if not sku.active:
+            raise InvalidInput(f"lines.{i}.sku_id", f"SKU {sku.code} is inactive")
+        if line["quantity"] <= 0:
+            raise InvalidInput(f"lines.{i}.quantity", "must be greater than 0")
+        skus.append(sku)
+    return skus
+
+
+def create_order(session: Session, *, seller_id: int, external_id: str, lines: list[dict],
+                 ship_to: dict, channel: str = "manual", account_key: str = "",
+                 placed_at: datetime | None = None, ship_by: datetime | None = None,
+                 promised_by: datetime | None = None, currency: str = "USD",
+                 fulfilled_by_channel: bool = False, raw_payload: dict | None = None,
+                 user_id: int | None = None) -> Order:
+    """Record a new order (status received, or fulfilled_by_channel when the channel
+    ships it itself). `lines`: [{sku_id, quantity, unit_price_cents,
+    external_line_id?}]. Allocation is a separate step (allocation.allocate_order)."""
+    if channel not in CHANNELS:
+        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise InvalidInput("external_id", "is required")
+    locate(ship_to.get("zip", ""), "ship_to.zip")  # an unknown ZIP is refused, by field
+    if session.scalar(select(Order.id).where(Order.channel == channel,
+                                             Order.account_key == account_key,
+                                             Order.external_id == external_id)):
+        raise Conflict(f"Order {external_id} from {channel} exists",
+                       fields={"external_id": ["already exists"]})
+    _check_lines(session, seller_id, lines)
+    order = Order(
+        seller_id=seller_id, channel=channel, account_key=account_key,
+        external_id=external_id, placed_at=placed_at or utcnow(), ship_by=ship_by,
+        promised_by=promised_by, currency=currency,
+        status="fulfilled_by_channel" if fulfilled_by_channel else "received",
+        fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
+        **{f"ship_to_{k}": v for k, v in ship_to.items()
+           if k in ("name", "address1", "address2", "city", "state", "zip", "country",
+                    "phone")})
+    order.lines = [OrderLine(seller_id=seller_id, sku_id=line["sku_id"],
+                             quantity=line["quantity"],
+                             unit_price_cents=line.get("unit_price_cents", 0),
+                             external_line_id=line.get("external_line_id", ""))
+                   for line in lines]
+    session.add(order)
+    session.flush()
+    record(session, order, "created", f"Order {external_id} received from {channel}",
+           user_id=user_id, to_status=order.status)
+    return order
+
+
+def _release_line(session: Session, line: OrderLine, quantity: int, user_id) -> int:
+    """Release up to `quantity` allocated units of a line, newest allocation first.
+    Returns how many were released."""
+    from ..allocation.services import release_allocation
+    left = quantity
+    allocations = [a for a in line.order.allocations
+                   if a.order_line_id == line.id and a.quantity > 0]
+    for allocation in sorted(allocations, key=lambda a: a.id, reverse=True):
+        if left == 0:
+            break
+        left -= release_allocation(session, allocation, min(left, allocation.quantity),
+                                   user_id=user_id)
+    return quantity - left
+
+
+def cancel_order(session: Session, order: Order, *, reason: str = "",
+                 user_id: int | None = None) -> Order:
+    """Cancel the whole order and release every unit it reserved."""
+    if order.status not in CANCELLABLE:
+        raise Conflict(f"Order {order.id} is {order.status}: too late to cancel",
+                       fields={"status": [f"cannot cancel a {order.status} order"]})
+    for line in order.lines:
+        _release_line(session, line, line.open_quantity, user_id)
+        line.quantity_cancelled = line.quantity
+    return transition(session, order, "cancelled", reason or "cancelled", user_id=user_id)
+
+
+def cancel_quantity(session: Session, order: Order, line: OrderLine, quantity: int, *,
+                    reason: str = "", user_id: int | None = None) -> Order:
+    """Cancel `quantity` units of one line (a partial cancellation). Units still
+    waiting for stock go first; then allocated units are released, exactly."""
+    if order.status not in CANCELLABLE:
+        raise Conflict(f"Order {order.id} is {order.status}: too late to cancel",
+                       fields={"status": [f"cannot cancel a {order.status} order"]})
+    if line.order_id != order.id:
+        raise NotFound("No such line", fields={"line_id": ["not on this order"]})
+    if not 0 < quantity <= line.open_quantity:
+        raise InvalidInput("quantity", f"must be between 1 and {line.open_quantity}")
+    allocated = sum(a.quantity for a in order.allocations if a.order_line_id == line.id)
+    waiting = line.open_quantity - allocated
+    from_allocated = max(0, quantity - waiting)
+    released = _release_line(session, line, from_allocated, user_id) if from_allocated else 0
+    line.quantity_cancelled += quantity
+    record(session, order, "cancelled_quantity",
+           reason or f"{quantity} x line {line.id} cancelled", user_id=user_id,
+           data={"line_id": line.id, "quantity": quantity, "released": released})
+    if all(l.open_quantity == 0 for l in order.lines):
+        return transition(session, order, "cancelled", "every line cancelled",
+                          user_id=user_id)
+    from ..allocation.services import refresh_status
+    refresh_status(session, order, user_id=user_id)
+    return order
+
+
+def edit_lines(session: Session, order: Order, lines: list[dict], *,
+               user_id: int | None = None) -> Order:
+    """Replace the order's lines (a channel edit). Everything reserved is released,
+    then the new lines are allocated afresh: what was reserved is exactly freed."""
+    if order.status not in ("held", "received", "backordered", "allocated", "exception"):
+        raise Conflict(f"Order {order.id} is {order.status}: too late to edit",
+                       fields={"status": [f"cannot edit a {order.status} order"]})
+    _check_lines(session, order.seller_id, lines)
+    for line in order.lines:
+        _release_line(session, line, line.open_quantity, user_id)
+    order.allocations = [a for a in order.allocations if a.quantity > 0]
+    order.lines = [OrderLine(seller_id=order.seller_id, sku_id=line["sku_id"],
+                             quantity=line["quantity"],
+                             unit_price_cents=line.get("unit_price_cents", 0),
+                             external_line_id=line.get("external_line_id", ""))
+                   for line in lines]
+    session.flush()
+    previous, order.status = order.status, "received"
+    record(session, order, "edited", "lines replaced", user_id=user_id,
+           from_status=previous, to_status="received")
+    return order
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"No order {order_id}", fields={"order_id": ["not found"]})
+    return order
+
+
+def allocated_quantity(order: Order, line: OrderLine) -> int:
+    return sum(a.quantity for a in order.allocations if a.order_line_id == line.id)
+
+
+__all__ = ["OrderAllocation", "cancel_order", "cancel_quantity", "create_order",
+           "edit_lines", "record", "transition"]
