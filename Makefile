@@ -23,13 +23,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-static/dist/.built: node_modules/.installed $(shell find static/src -type f 2>/dev/null) build.mjs
+static/dist/.built: node_modules/.installed $(shell find static/src templates -type f 2>/dev/null) build.mjs
 	npm run build
 	touch $@
 
 # Browser tests drive Debian's chromium; Playwright never downloads a browser here.
 browser:
-	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@test -x $(CHROMIUM) && test -d /usr/share/fonts/opentype/noto || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
 
 # PostgreSQL and Redis, started if they are down (the commands this machine kind uses).
 services:

@@ -472,3 +472,15 @@ def test_the_migration_builds_exactly_the_carrier_models(app):
     ours = [d for d in diff if table_of(d) in CARRIER_TABLES]
     assert ours == []
     assert CARRIER_TABLES <= set(db.metadata.tables)
+
+
+@pytest.mark.usefixtures("carriers_api")
+def test_the_openapi_document_describes_the_carrier_routes(client):
+    """Are the carrier routes in /api/openapi.json, the label as application/pdf?"""
+    spec = client.get("/api/openapi.json").get_json()
+    for path in ("/api/carriers", "/api/rates/shop", "/api/shipments/{shipment_id}",
+                 "/api/shipments/{shipment_id}/label.pdf"):
+        assert path in spec["paths"], path
+    assert "422" in spec["paths"]["/api/rates/shop"]["post"]["responses"]
+    label = spec["paths"]["/api/shipments/{shipment_id}/label.pdf"]["get"]["responses"]["200"]
+    assert "application/pdf" in label["content"]
