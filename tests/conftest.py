@@ -38,8 +38,17 @@ def pg_url(dbname: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
 
 
+# Each test run gets databases of its own, so two runs on one machine (a developer
+# and CI, say) never drop each other's.
+RUN_SUFFIX = f"_{os.getpid()}"
+_created: set[str] = set()
+
+
 def recreate_pg_database(dbname: str) -> str:
-    """Drop and create a PostgreSQL database; fail loudly if PostgreSQL is down."""
+    """Drop and create this run's PostgreSQL database `dbname`; fail loudly if
+    PostgreSQL is down."""
+    dbname += RUN_SUFFIX
+    _created.add(dbname)
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
@@ -203,7 +212,17 @@ def pytest_runtest_logreport(report):
         _skipped.append(report.nodeid)
 
 
+def _drop_run_databases():
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            for dbname in _created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    except psycopg.OperationalError:
+        pass
+
+
 def pytest_sessionfinish(session, exitstatus):
+    _drop_run_databases()
     if os.environ.get("CI") and _skipped:
         print(f"\nCI: {len(_skipped)} tests skipped; in CI nothing may skip:")
         for nodeid in _skipped:

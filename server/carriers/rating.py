@@ -29,9 +29,10 @@ cache is dropped on rollback and whenever carriers.services changes a service.
 """
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,8 +65,8 @@ class CannotShip(DomainError):
 # -- units -------------------------------------------------------------------------
 
 def mm_to_inches(mm: int | None) -> int | None:
-    """Whole inches, rounded to the nearest (half up)."""
-    return None if mm is None else int(Decimal(mm) / Decimal("25.4") + Decimal("0.5"))
+    """Whole inches, rounded to the nearest (half up); exact integer arithmetic."""
+    return None if mm is None else (int(mm) * 10 + 127) // 254
 
 
 def grams_to_lb_up(grams: int) -> int:
@@ -88,6 +89,15 @@ class ParcelSpec:
     def dims_mm(self) -> tuple[int, int, int]:
         return (self.length_mm, self.width_mm, self.height_mm)
 
+    # Worked out once per parcel, however many services price it.
+    @cached_property
+    def inches(self) -> tuple[int, int, int]:
+        return inches_sorted(self.dims_mm)
+
+    @cached_property
+    def actual_lb(self) -> int:
+        return grams_to_lb_up(self.weight_g)
+
 
 def _whole(value, name: str, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
@@ -103,7 +113,7 @@ def as_parcels(parcels, field_name: str = "parcels") -> list[ParcelSpec]:
     specs = []
     for i, p in enumerate(parcels):
         if isinstance(p, ParcelSpec):
-            p = p.__dict__
+            p = asdict(p)
         if not isinstance(p, Mapping):
             raise InvalidInput(f"{field_name}.{i}", "must be an object with weight_g and dims")
         specs.append(ParcelSpec(
@@ -141,10 +151,14 @@ def billable_weight(weight_g: int, dims_mm, divisor: int | None, *,
     """The billable weight of a parcel, in whole pounds (see BillableWeight; `.grams`
     for grams). Dimensional weight counts only with a divisor and when the parcel's
     volume in whole cubic inches exceeds `min_cubic_in`."""
-    actual = grams_to_lb_up(weight_g)
+    return _billable(ParcelSpec(weight_g, *dims_mm), divisor, min_cubic_in)
+
+
+def _billable(parcel: ParcelSpec, divisor: int | None, min_cubic_in: int) -> BillableWeight:
+    actual = parcel.actual_lb
     dim = None
     if divisor:
-        l, w, h = inches_sorted(dims_mm)
+        l, w, h = parcel.inches
         volume = l * w * h
         if volume > min_cubic_in:
             dim = -(-volume // divisor)  # ceil, exact
@@ -178,7 +192,7 @@ class ServiceSpec:
     handling_width_in: int | None
     handling_weight_g: int | None
     handling_surcharge_cents: int
-    fuel_pct: Decimal
+    fuel_bp: int  # fuel surcharge in basis points (19.5 % = 1950)
     pricing: str
     rates: dict | None
     per_lb: dict | None
@@ -205,7 +219,7 @@ class ServiceSpec:
             handling_width_in=mm_to_inches(s.handling_width_mm),
             handling_weight_g=s.handling_weight_g,
             handling_surcharge_cents=s.handling_surcharge_cents or 0,
-            fuel_pct=Decimal(str(s.fuel_surcharge_pct or 0)),
+            fuel_bp=int(Decimal(str(s.fuel_surcharge_pct or 0)) * 100),
             pricing=s.pricing,
             rates=({int(z): tuple(int(c) for c in row) for z, row in s.rate_table.items()}
                    if s.rate_table else None),
@@ -374,10 +388,6 @@ class Quote:
     parcels: list[ParcelRate] = field(default_factory=list)
 
 
-def _round_cents(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def _cannot_carry(spec: ServiceSpec, parcel: ParcelSpec,
                   dims: tuple[int, int, int]) -> str | None:
     length, width, height = dims
@@ -415,15 +425,14 @@ def _rate(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
         return quote
     rates = []
     for i, parcel in enumerate(parcels):
-        dims = inches_sorted(parcel.dims_mm)
+        dims = parcel.inches
         reason = _cannot_carry(spec, parcel, dims)
         if reason:
             quote.reason = f"parcel {i + 1}: {reason}" if len(parcels) > 1 else reason
             return quote
         length, width, _height = dims
         girth = length + 2 * (width + dims[2])
-        bw = billable_weight(parcel.weight_g, parcel.dims_mm, spec.dim_divisor,
-                             min_cubic_in=spec.dim_min_cubic_in)
+        bw = _billable(parcel, spec.dim_divisor, spec.dim_min_cubic_in)
         large = ((spec.large_length_in is not None and length > spec.large_length_in) or
                  (spec.large_length_girth_in is not None and girth > spec.large_length_girth_in))
         handling = not large and (
@@ -454,7 +463,7 @@ def _rate(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
     totals: dict[str, int] = {}
     for r in rates:
         subtotal = r.base_cents + sum(r.surcharges.values())
-        r.fuel_cents = _round_cents(Decimal(subtotal) * spec.fuel_pct / 100)
+        r.fuel_cents = (subtotal * spec.fuel_bp + 5000) // 10000  # half up, exact
         r.cost_cents = subtotal + r.fuel_cents
         for name, cents in r.surcharges.items():
             totals[name] = totals.get(name, 0) + cents

@@ -103,7 +103,9 @@ class Stock(db.Model):
         return self.on_hand - self.reserved
 
 
-MOVEMENT_KINDS = ("receive", "move_out", "move_in", "adjust", "reserve", "release", "rebase")
+# pick: reserved units taken off the shelf for their order; they leave stock.
+MOVEMENT_KINDS = ("receive", "move_out", "move_in", "adjust", "reserve", "release", "rebase",
+                  "pick")
 
 
 class StockMovement(db.Model):
@@ -119,7 +121,7 @@ class StockMovement(db.Model):
         Index("ix_stock_movements_stock", "stock_id", "id"),
         Index("ix_stock_movements_sku", "sku_id", "id"),
         CheckConstraint("kind IN ('receive', 'move_out', 'move_in', 'adjust', 'reserve', "
-                        "'release', 'rebase')", name="kind"),
+                        "'release', 'rebase', 'pick')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

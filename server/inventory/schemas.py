@@ -156,4 +156,5 @@ class LedgerQueryArgs(PageArgs):
     bin_id = Int(load_default=None)
     reference = fields.String(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(
-        ["receive", "move_out", "move_in", "adjust", "reserve", "release", "rebase"]))
+        ["receive", "move_out", "move_in", "adjust", "reserve", "release", "rebase",
+         "pick"]))

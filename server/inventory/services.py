@@ -289,6 +289,41 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     return wanted
 
 
+def pick(session: Session, *, reference: str, sku_id: int, quantity: int,
+         bin_id: int | None = None, user_id: int | None = None) -> list[tuple[int, int]]:
+    """Take `quantity` reserved units of a SKU off the shelf for `reference` (its
+    order line): on_hand and reserved both fall, and the reservation shrinks. With
+    `bin_id`, only from that bin (the picker scanned it). Raises InsufficientStock
+    if the reference holds fewer units there. Returns [(bin_id, units)]."""
+    _positive("quantity", quantity)
+    conditions = [Reservation.reference == reference, Reservation.sku_id == sku_id,
+                  Reservation.quantity > 0]
+    if bin_id is not None:
+        conditions.append(Reservation.bin_id == bin_id)
+    stock_ids = session.scalars(select(Reservation.stock_id).where(*conditions)).all()
+    stocks = {s.id: s for s in _lock(session, Stock.id.in_(set(stock_ids)))} if stock_ids \
+        else {}
+    held = list(session.scalars(
+        select(Reservation).where(*conditions).order_by(Reservation.id)
+        .with_for_update().execution_options(populate_existing=True)))
+    total = sum(r.quantity for r in held)
+    if total < quantity:
+        raise InsufficientStock([{"sku_id": sku_id, "bin_id": bin_id, "reference": reference,
+                                  "requested": quantity, "available": total}])
+    left, taken = quantity, []
+    for reservation in held:
+        if left == 0:
+            break
+        take = min(left, reservation.quantity)
+        reservation.quantity -= take
+        left -= take
+        _record(session, stocks[reservation.stock_id], "pick", -take, -take,
+                reason="picked", reference=reference, user_id=user_id)
+        taken.append((reservation.bin_id, take))
+    session.flush()
+    return taken
+
+
 def available_by_warehouse(session: Session, sku_id: int) -> dict[int, int]:
     """Units of a SKU that can still be promised, per warehouse."""
     rows = session.execute(

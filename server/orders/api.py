@@ -12,9 +12,9 @@ from ..auth.scoping import get_scoped, principal, scoped
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..inventory.models import Warehouse
-from . import services
+from . import fulfilment, services
 from .models import Order, OrderAllocation, OrderLine
-from .schemas import (CancelArgs, CancelLineArgs, LinesArgs, OrderCreateArgs,
+from .schemas import (AdvanceArgs, CancelArgs, CancelLineArgs, LinesArgs, OrderCreateArgs,
                       OrderQueryArgs, OrderSchema, OrderSummarySchema, RunArgs,
                       RunResultSchema, SellerRulesArgs, SellerRulesSchema)
 
@@ -138,13 +138,28 @@ def edit_lines(args, order_id):
     return order
 
 
-@blp.route("/orders/<int:order_id>/release", methods=["POST"])
+@blp.route("/orders/<int:order_id>/advance", methods=["POST"])
 @roles_required("admin")
+@blp.arguments(AdvanceArgs)
 @blp.response(200, OrderSchema)
-def release_to_floor(order_id):
-    """Release an allocated order to the warehouse floor for picking."""
+def advance(args, order_id):
+    """Move an order one step on the floor: released (to the floor), picked (stock
+    leaves the shelf), packed (parcels rated and labelled), shipped, delivered. The
+    floor's scan screens do this per task; this is the whole-order shortcut."""
     order = _order(order_id)
-    services.transition(db.session, order, "released", "released to the floor",
+    fulfilment.STEPS[args["status"]](db.session, order, user_id=principal().id)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/exception", methods=["POST"])
+@roles_required("admin")
+@blp.arguments(CancelArgs)
+@blp.response(200, OrderSchema)
+def raise_exception(args, order_id):
+    """Put the order aside for a person, with a note (damaged, address problem...)."""
+    order = _order(order_id)
+    services.transition(db.session, order, "exception", args["reason"] or "exception",
                         user_id=principal().id)
     db.session.commit()
     return order

@@ -60,6 +60,8 @@ class Order(Timestamps, db.Model):
         back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id")
     allocations: Mapped[list["OrderAllocation"]] = relationship(
         cascade="all, delete-orphan", order_by="OrderAllocation.id")
+    shipments = relationship("Shipment", primaryjoin="foreign(Shipment.order_id) == Order.id",
+                             viewonly=True, order_by="Shipment.id")
 
     @property
     def total_cents(self) -> int:
@@ -103,6 +105,8 @@ class OrderAllocation(db.Model):
     __table_args__ = (
         UniqueConstraint("order_line_id", "warehouse_id"),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("quantity_picked >= 0 AND quantity_picked <= quantity",
+                        name="picked_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +117,7 @@ class OrderAllocation(db.Model):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
+    quantity_picked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reference: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -120,6 +120,7 @@ class OrderSchema(OrderSummarySchema):
     fulfilled_by_channel = fields.Boolean()
     lines = fields.List(fields.Nested(LineSchema))
     allocation_reason = fields.Dict(allow_none=True)
+    shipments = fields.List(fields.Nested("ShipmentSummarySchema"))
     events = fields.List(fields.Nested(EventSchema))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -153,6 +154,25 @@ class SellerRulesSchema(ma.Schema):
     allowed_warehouse_ids = fields.Function(lambda s: [w.id for w in s.allowed_warehouses])
     no_split = fields.Boolean()
     split_min_value_cents = Int(allow_none=True)
+
+
+class AdvanceArgs(ma.Schema):
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["released", "picked", "packed", "shipped", "delivered"]))
+
+
+class ShipmentSummarySchema(ma.Schema):
+    id = Int()
+    warehouse_id = Int()
+    status = fields.String()
+    tracking_number = fields.String(allow_none=True)
+    carrier = fields.Function(lambda s: s.service.carrier.name)
+    service = fields.Function(lambda s: s.service.name)
+    cost_cents = Int()
+    ship_date = fields.Date()
+    delivery_date = fields.Date(allow_none=True)
+    parcels = fields.Function(lambda s: len(s.parcels))
+    label_url = fields.Function(lambda s: f"/api/shipments/{s.id}/label.pdf")
 
 
 class RunArgs(ma.Schema):
