@@ -12,6 +12,10 @@ from .extensions import db
 from .inventory import services as stock
 from .inventory.models import Bin
 from .inventory.warehouses import create_bins, create_warehouse
+from .allocation.services import allocate_order
+from .carriers.demo import seed_carriers
+from .catalog.models import Sku
+from .orders.services import create_order
 
 DEMO_PASSWORD = "haicang-demo"
 
@@ -56,6 +60,51 @@ def bin_codes() -> list[str]:
             for level in range(1, 4)]
 
 
+# Real ZIPs across the country, so allocation has near and far to choose from.
+DEMO_DESTINATIONS = [("Ann Lee", "Los Angeles", "CA", "90012"),
+                     ("Bob Smith", "New York", "NY", "10001"),
+                     ("Carla Diaz", "Houston", "TX", "77002"),
+                     ("Dan Brown", "Chicago", "IL", "60601"),
+                     ("Eve Chen", "Seattle", "WA", "98101"),
+                     ("Frank Ortiz", "Miami", "FL", "33101"),
+                     ("Grace Kim", "Denver", "CO", "80202"),
+                     ("Hiro Tanaka", "Boston", "MA", "02108")]
+
+
+def _demo_orders(rng: random.Random, sellers) -> None:
+    """A few orders per seller from each channel, allocated as they would be live:
+    most allocated, some backordered, one split across warehouses."""
+    from datetime import UTC, datetime, timedelta
+    now = datetime.now(UTC)
+    channels = ["amazon", "ebay", "shopify", "temu"]
+    for seller in sellers:
+        skus = db.session.scalars(select(Sku).where(Sku.seller_id == seller.id)
+                                  .order_by(Sku.id)).all()
+        for n in range(8):
+            name, city, state, zip_ = DEMO_DESTINATIONS[(n + seller.id) % 8]
+            picks = rng.sample(skus, k=1 + n % 3)
+            channel = channels[n % 4]
+            order = create_order(
+                db.session, seller_id=seller.id, channel=channel, account_key="demo",
+                external_id=f"{channel[:3].upper()}-{seller.code}-{1001 + n}",
+                placed_at=now - timedelta(hours=3 * n),
+                ship_by=now + timedelta(days=1 + n % 3),
+                ship_to={"name": name, "address1": f"{100 + n} Market St", "city": city,
+                         "state": state, "zip": zip_},
+                lines=[{"sku_id": sku.id, "quantity": 1 + (n + i) % 2,
+                        "unit_price_cents": sku.price_cents} for i, sku in enumerate(picks)])
+            allocate_order(db.session, order.id)
+        # One order larger than any stock: a backorder to look at.
+        sku = skus[0]
+        order = create_order(
+            db.session, seller_id=seller.id, channel="shopify", account_key="demo",
+            external_id=f"SHO-{seller.code}-BIG", ship_to={"name": "Ivy Park",
+                                                           "city": "Portland", "state": "OR",
+                                                           "zip": "97201"},
+            lines=[{"sku_id": sku.id, "quantity": 500, "unit_price_cents": sku.price_cents}])
+        allocate_order(db.session, order.id)
+
+
 def logins() -> list[tuple[str, str, str]]:
     return [(u.role, u.email, DEMO_PASSWORD)
             for u in db.session.scalars(select(User).where(User.email.like("%@demo.haicang"))
@@ -96,6 +145,9 @@ def seed(rng_seed: int = 2026) -> bool:
                     stock.receive(db.session, sku_id=sku.id, bin_id=bin_.id,
                                   quantity=rng.randint(1, 60), reason="demo opening stock",
                                   reference="DEMO-OPENING")
+    seed_carriers(db.session)
+    db.session.flush()
+    _demo_orders(rng, sellers)
     create_user(db.session, email="admin@demo.haicang", password=DEMO_PASSWORD, role="admin",
                 name="Alex Admin")
     create_user(db.session, email="seller@demo.haicang", password=DEMO_PASSWORD,
