@@ -165,3 +165,25 @@ def test_seller_rules_through_the_api(client, world, db_session):
     assert ok.get_json()["allowed_warehouse_ids"] == [world.wh1.id]
     assert client.patch(f"/api/sellers/{world.seller_b.id}/rules", headers=h,
                         json={"no_split": True}).status_code == 404
+
+
+def test_order_changes_reach_the_sellers_socket_only(app, client, world, db_session):
+    """Does a new order and its allocation reach its seller's Socket.IO room as
+    order.updated, and no other seller's?"""
+    from server.extensions import socketio
+
+    from .helpers import login
+    seed_carriers(db_session)
+    login(client, world.users["seller_a"].email)
+    mine = socketio.test_client(app, flask_test_client=client)
+    other_client = app.test_client()
+    login(other_client, world.users["seller_b"].email)
+    theirs = socketio.test_client(app, flask_test_client=other_client)
+    mine.get_received(), theirs.get_received()
+    created = app.test_client().post("/api/orders", headers=world.headers["seller_a"],
+                                     json=_order_body(world, "LIVE-1"))
+    assert created.status_code == 201
+    heard = [m["args"][0] for m in mine.get_received() if m["name"] == "order.updated"]
+    assert heard and {h["order_id"] for h in heard} == {created.get_json()["id"]}
+    assert heard[-1]["status"] == "allocated"
+    assert [m for m in theirs.get_received() if m["name"] == "order.updated"] == []
