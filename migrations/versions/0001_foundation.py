@@ -211,6 +211,7 @@ def upgrade():
     sa.Column('reference', sa.String(length=128), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('receive', 'move_out', 'move_in', 'adjust', 'reserve', 'release', 'rebase', 'pick')", name=op.f('ck_stock_movements_kind')),
     sa.ForeignKeyConstraint(['bin_id'], ['bins.id'], name=op.f('fk_stock_movements_bin_id_bins')),
     sa.ForeignKeyConstraint(['seller_id'], ['sellers.id'], name=op.f('fk_stock_movements_seller_id_sellers')),

@@ -140,6 +140,10 @@ class StockMovement(db.Model):
     reference: Mapped[str] = mapped_column(String(128), default="", index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it happened on the floor: a scan made offline at 10:02 and synced at 10:40
+    # happened at 10:02 (the device's clock, corrected). Counts are facts as of a
+    # moment, so they compare against this, not against created_at.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Reservation(db.Model):

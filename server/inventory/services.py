@@ -17,6 +17,7 @@ Invariants kept (ARCHITECTURE.md):
 Side effects (the `stock.changed` event) are queued and sent after commit.
 """
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
@@ -41,6 +42,20 @@ class ReserveLine:
 
 
 # -- helpers ---------------------------------------------------------------------
+
+_OCCURRED_AT = "haicang_occurred_at"
+
+
+@contextmanager
+def occurred_at(session: Session, moment):
+    """Movements recorded inside happened at `moment` (a device's offline scan),
+    not now. The sync engine wraps each mutation in it."""
+    previous = session.info.get(_OCCURRED_AT)
+    session.info[_OCCURRED_AT] = moment
+    try:
+        yield
+    finally:
+        session.info[_OCCURRED_AT] = previous
 
 def _positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -84,6 +99,19 @@ def _ensure_stock_row(session: Session, sku: Sku, bin_: Bin) -> int:
     return find()
 
 
+def lock_stock_rows(session: Session, pairs: list[tuple[int, int]]) -> list[Stock]:
+    """Make sure the stock rows of these (sku_id, bin_id) pairs exist, then lock them
+    all in primary-key order: for a caller about to change several in one
+    transaction (a batch of scans), so that it never waits in a cycle."""
+    skus = {s.id: s for s in session.scalars(select(Sku).where(
+        Sku.id.in_({p[0] for p in pairs})))}
+    bins = {b.id: b for b in session.scalars(select(Bin).where(
+        Bin.id.in_({p[1] for p in pairs})))}
+    ids = [_ensure_stock_row(session, skus[s], bins[b]) for s, b in sorted(pairs)
+           if s in skus and b in bins]
+    return _lock(session, Stock.id.in_(ids)) if ids else []
+
+
 def _lock(session: Session, *conditions) -> list[Stock]:
     """Stock rows matching `conditions`, locked FOR UPDATE in primary-key order and
     re-read after the lock is held (populate_existing), so the values we check are
@@ -95,15 +123,17 @@ def _lock(session: Session, *conditions) -> list[Stock]:
 
 def _record(session: Session, stock: Stock, kind: str, d_on_hand: int, d_reserved: int,
             *, reason: str, reference: str, user_id: int | None) -> StockMovement:
+    now = utcnow()
     stock.on_hand += d_on_hand
     stock.reserved += d_reserved
-    stock.updated_at = utcnow()
+    stock.updated_at = now
     movement = StockMovement(
         stock_id=stock.id, sku_id=stock.sku_id, seller_id=stock.seller_id,
         warehouse_id=stock.warehouse_id, bin_id=stock.bin_id, kind=kind,
         delta_on_hand=d_on_hand, delta_reserved=d_reserved,
         on_hand_after=stock.on_hand, reserved_after=stock.reserved,
-        reason=reason or "", reference=reference or "", user_id=user_id, created_at=utcnow())
+        reason=reason or "", reference=reference or "", user_id=user_id, created_at=now,
+        occurred_at=session.info.get(_OCCURRED_AT) or now)
     session.add(movement)
     if kind != "move_in" and (d_on_hand > 0 or d_reserved < 0):
         # Units became available: backordered orders waiting for this SKU get their
@@ -251,7 +281,7 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
 
 def release(session: Session, *, reference: str, sku_id: int | None = None,
             quantity: int | None = None, user_id: int | None = None,
-            reason: str = "released") -> int:
+            reason: str = "released", bin_id: int | None = None) -> int:
     """Give back what `reference` reserved: all of it, or `quantity` units of one
     SKU (a partial cancellation). Releases exactly what was reserved, newest first,
     never more. Returns the number of units released."""
@@ -262,6 +292,8 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     conditions = [Reservation.reference == reference, Reservation.quantity > 0]
     if sku_id is not None:
         conditions.append(Reservation.sku_id == sku_id)
+    if bin_id is not None:  # a short pick gives back what one bin did not have
+        conditions.append(Reservation.bin_id == bin_id)
     stock_ids = session.scalars(select(Reservation.stock_id).where(*conditions)).all()
     if not stock_ids:
         raise NotFound(f"Nothing is reserved for {reference!r}",

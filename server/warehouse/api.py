@@ -1,0 +1,201 @@
+"""The sync endpoints (POST /api/sync/push, GET /api/sync/pull) and the floor's
+exception tasks. Thin: sync/engine.py and warehouse/mutations.py hold the rules."""
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from sync import engine
+from sync.models import SyncChange
+
+from ..api import PageArgs, keyset_page, page_schema, roles_required
+from ..auth.scoping import apply_scope, get_scoped, principal, scoped
+from ..extensions import db
+from ..inventory.models import Stock
+from ..inventory.schemas import StockSchema
+from ..models_base import utcnow
+from ..orders.models import Order, OrderAllocation, OrderLine
+from ..orders.schemas import OrderSummarySchema
+from . import mutations  # noqa: F401  registers the mutation handlers
+from .models import Task
+
+blp = Blueprint("floor", __name__, url_prefix="/api",
+                description="Offline sync (push/pull) and the floor's exception tasks")
+
+OPEN_ORDER_STATUSES = ("allocated", "released", "picked", "packed", "backordered")
+
+engine.track("stock", Stock, lambda s: (s.warehouse_id, s.seller_id))
+engine.track("orders", Order, lambda o: (None, o.seller_id))
+engine.track("tasks", Task, lambda t: (t.warehouse_id, None))
+
+
+class MutationArgs(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE  # the engine validates each mutation and keeps bad ones
+
+    id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    name = fields.String(required=True)
+    args = fields.Raw(load_default=None)
+    at = fields.Raw(load_default=None)
+
+
+class PushArgs(ma.Schema):
+    device_id = fields.String(required=True, validate=validate.Length(8, 64))
+    sent_at = fields.String(load_default=None)
+    mutations = fields.List(fields.Nested(MutationArgs), required=True,
+                            validate=validate.Length(0, engine.MAX_BATCH))
+
+
+class PushResultSchema(ma.Schema):
+    last_mutation_id = fields.Integer()
+    results = fields.List(fields.Dict())
+
+
+class PullArgs(ma.Schema):
+    cursor = fields.String(load_default=None)
+
+
+class PullSchema(ma.Schema):
+    cursor = fields.String()
+    reset = fields.Boolean()
+    changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+
+
+class TaskSchema(ma.Schema):
+    id = fields.Integer()
+    warehouse_id = fields.Integer()
+    kind = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    title = fields.String()
+    data = fields.Dict(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    bin_id = fields.Integer(allow_none=True)
+    sku_id = fields.Integer(allow_none=True)
+    assigned_user_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class TaskQueryArgs(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["open", "claimed", "done", "cancelled"]))
+    warehouse_id = fields.Integer(load_default=None)
+
+
+class ResolveArgs(ma.Schema):
+    note = fields.String(load_default="", validate=validate.Length(0, 500))
+
+
+@blp.route("/sync/push", methods=["POST"])
+@blp.arguments(PushArgs)
+@blp.response(200, PushResultSchema)
+def push(args):
+    """Apply a device's queued mutations, each at most once, in order; answers what
+    really happened to each (applied, conflict, rejected; replayed when seen before)."""
+    return engine.push_and_commit(db.session, principal(), args["device_id"],
+                                  args["mutations"], args["sent_at"])
+
+
+def _scope_changes(stmt):
+    user = principal()
+    if user.role == "admin":
+        return stmt
+    if user.role == "seller":
+        return stmt.where(SyncChange.seller_id == user.seller_id)
+    return stmt.where(or_(SyncChange.warehouse_id.in_(user.warehouse_ids),
+                          SyncChange.entity == "orders"))
+
+
+def _orders_in_scope():
+    stmt = scoped(Order).options(selectinload(Order.lines).selectinload(OrderLine.sku),
+                                 selectinload(Order.allocations)
+                                 .selectinload(OrderAllocation.warehouse))
+    user = principal()
+    if user.role in ("picker", "driver"):
+        stmt = stmt.where(Order.id.in_(select(OrderAllocation.order_id).where(
+            OrderAllocation.warehouse_id.in_(user.warehouse_ids))))
+    return stmt
+
+
+def _serializers():
+    def stock(ids):
+        rows = db.session.scalars(scoped(Stock).options(
+            selectinload(Stock.sku), selectinload(Stock.bin)).where(Stock.id.in_(ids)))
+        return {r.id: StockSchema().dump(r) for r in rows}
+
+    def orders(ids):
+        rows = db.session.scalars(_orders_in_scope().where(Order.id.in_(ids)))
+        return {r.id: OrderSummarySchema().dump(r) for r in rows}
+
+    def tasks(ids):
+        rows = db.session.scalars(scoped(Task).where(Task.id.in_(ids)))
+        return {r.id: TaskSchema().dump(r) for r in rows}
+    return {"stock": stock, "orders": orders, "tasks": tasks}
+
+
+def _full_scope():
+    stock = db.session.scalars(scoped(Stock).options(
+        selectinload(Stock.sku), selectinload(Stock.bin)).order_by(Stock.id))
+    orders = db.session.scalars(_orders_in_scope().where(
+        Order.status.in_(OPEN_ORDER_STATUSES)).order_by(Order.id))
+    tasks = db.session.scalars(scoped(Task).where(Task.status.in_(("open", "claimed")))
+                               .order_by(Task.id))
+    return {"stock": StockSchema(many=True).dump(stock),
+            "orders": OrderSummarySchema(many=True).dump(orders),
+            "tasks": TaskSchema(many=True).dump(tasks)}
+
+
+@blp.route("/sync/pull")
+@blp.arguments(PullArgs, location="query")
+@blp.response(200, PullSchema)
+def pull(args):
+    """What changed in your scope since `cursor` (rows as they are now; deleted rows
+    as {"id", "deleted": true}). Without a cursor, or with one this server cannot
+    read: `reset: true` and the whole scope."""
+    return engine.pull(db.session, principal(), args["cursor"], _scope_changes,
+                       _serializers(), _full_scope)
+
+
+@blp.route("/tasks")
+@blp.arguments(TaskQueryArgs, location="query")
+@blp.response(200, page_schema(TaskSchema, "TaskPage"))
+def list_tasks(args):
+    """Floor tasks in your warehouses: exceptions for a supervisor first of all."""
+    stmt = scoped(Task)
+    if args["status"]:
+        stmt = stmt.where(Task.status == args["status"])
+    if args["warehouse_id"] is not None:
+        stmt = stmt.where(Task.warehouse_id == args["warehouse_id"])
+    return keyset_page(stmt, Task.id, args)
+
+
+@blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.response(200, TaskSchema)
+def claim(task_id):
+    """Claim an open task, so two people never work the same one."""
+    from ..errors import Conflict
+    task = db.session.execute(apply_scope(select(Task), Task, principal())
+                              .where(Task.id == task_id).with_for_update()).scalar_one_or_none()
+    if task is None:
+        get_scoped(Task, task_id, what="task")
+    if task.status != "open" and task.assigned_user_id != principal().id:
+        raise Conflict(f"Task {task_id} is {task.status}",
+                       fields={"task_id": [f"already {task.status}"]})
+    task.status, task.assigned_user_id = "claimed", principal().id
+    db.session.commit()
+    return task
+
+
+@blp.route("/tasks/<int:task_id>/resolve", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.arguments(ResolveArgs)
+@blp.response(200, TaskSchema)
+def resolve(args, task_id):
+    task = get_scoped(Task, task_id, what="task")
+    task.status, task.resolved_at = "done", utcnow()
+    task.data = {**(task.data or {}), "note": args["note"], "resolved_by": principal().id}
+    db.session.commit()
+    return task

@@ -1,0 +1,279 @@
+"""What a device on the floor can do, as sync mutations (../shared/design/SYNC.md).
+
+Each handler resolves what the scan names (bin codes, SKU codes or barcodes)
+within the device user's warehouses only, applies the same inventory and order
+rules as the API, and answers "applied", or "conflict" when the world moved on
+while the device was offline: it then applies the nearest sensible thing and
+raises an exception task for a supervisor. Invalid scans are Rejected, naming the
+field; the engine stores every outcome.
+"""
+from sqlalchemy import func, or_, select
+
+from server.auth.scoping import apply_scope
+from server.catalog.models import KitComponent, Sku, SkuBarcode
+from server.errors import InsufficientStock
+from server.events import emit_after_commit, room_for_warehouse
+from server.inventory import services as inventory
+from server.inventory.models import Bin, Reservation, Stock, StockMovement
+from server.orders.models import Order, OrderAllocation, OrderLine
+from server.orders.services import record, transition
+from sync.registry import Rejected, mutation
+
+from .models import Task
+
+
+def _qty(args, key="qty", minimum=1):
+    value = args.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum \
+            or value > 1_000_000:
+        raise Rejected(key, f"must be a whole number from {minimum}")
+    return value
+
+
+def _bin(ctx, args, key="bin") -> Bin:
+    value = args.get(key)
+    stmt = apply_scope(select(Bin), Bin, ctx.user)
+    if isinstance(value, int) and not isinstance(value, bool):
+        stmt = stmt.where(Bin.id == value)
+    elif isinstance(value, str) and value.strip():
+        stmt = stmt.where(Bin.code == value.strip().upper())
+        if isinstance(args.get("warehouse_id"), int):
+            stmt = stmt.where(Bin.warehouse_id == args["warehouse_id"])
+    else:
+        raise Rejected(key, "scan a bin")
+    bins = ctx.session.scalars(stmt.limit(2)).all()
+    if not bins:
+        raise Rejected(key, f"no bin {value} in your warehouse")
+    if len(bins) > 1:
+        raise Rejected(key, f"bin {value} exists in several of your warehouses: "
+                            "send warehouse_id")
+    return bins[0]
+
+
+def _sku(ctx, args, bin_: Bin | None = None, key="sku") -> Sku:
+    value = args.get(key, args.get("sku_id"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        sku = ctx.session.get(Sku, value)
+        if sku is None:
+            raise Rejected(key, f"no SKU {value}")
+        return sku
+    if not isinstance(value, str) or not value.strip():
+        raise Rejected(key, "scan an item")
+    code = value.strip()
+    candidates = ctx.session.scalars(select(Sku).where(or_(
+        Sku.code == code, Sku.id.in_(select(SkuBarcode.sku_id)
+                                     .where(SkuBarcode.barcode == code))))).all()
+    if len(candidates) > 1 and bin_ is not None:
+        # Two sellers may stock the same barcode; the bin tells them apart.
+        here = set(ctx.session.scalars(select(Stock.sku_id).where(Stock.bin_id == bin_.id)))
+        candidates = [s for s in candidates if s.id in here] or candidates
+    if not candidates:
+        raise Rejected(key, f"{code} is not a known item")
+    if len(candidates) > 1:
+        raise Rejected(key, f"{code} matches several sellers' items: scan the SKU label")
+    return candidates[0]
+
+
+def _exception(ctx, warehouse_id, reason, title, **data) -> Task:
+    task = Task(warehouse_id=warehouse_id, kind="exception", reason=reason, status="open",
+                title=title, data={**data, "device_id": ctx.device_id,
+                                   "mutation_id": ctx.mutation_id},
+                order_id=data.get("order_id"), bin_id=data.get("bin_id"),
+                sku_id=data.get("sku_id"), raised_by_user_id=ctx.user.id)
+    ctx.session.add(task)
+    ctx.session.flush()
+    emit_after_commit(ctx.session, "sync.conflict", {"task_id": task.id, "reason": reason,
+                                                     "title": title},
+                      [room_for_warehouse(warehouse_id)])
+    return task
+
+
+def _stock_detail(stock: Stock) -> dict:
+    return {"stock_id": stock.id, "warehouse_id": stock.warehouse_id, "bin_id": stock.bin_id,
+            "sku_id": stock.sku_id, "on_hand": stock.on_hand, "reserved": stock.reserved}
+
+
+def _locks_bin_sku(ctx, args):
+    bin_ = _bin(ctx, args)
+    return [(_sku(ctx, args, bin_).id, bin_.id)]
+
+
+def _locks_move(ctx, args):
+    source, target = _bin(ctx, args, "from_bin"), _bin(ctx, args, "to_bin")
+    sku = _sku(ctx, args, source)
+    return [(sku.id, source.id), (sku.id, target.id)]
+
+
+@mutation("receive.scan", locks=_locks_bin_sku)
+def receive_scan(ctx, args):
+    """Units scanned into a bin (receiving, or putaway straight from the dock)."""
+    bin_ = _bin(ctx, args)
+    sku = _sku(ctx, args, bin_)
+    stock = inventory.receive(ctx.session, sku_id=sku.id, bin_id=bin_.id, quantity=_qty(args),
+                              reason="received", reference=str(args.get("reference", ""))[:128],
+                              user_id=ctx.user.id)
+    return "applied", _stock_detail(stock)
+
+
+@mutation("stock.move", locks=_locks_move)
+@mutation("putaway.confirm", locks=_locks_move)
+def move(ctx, args):
+    """Units moved between bins. Deltas commute; a move out of a bin that holds
+    less than the scan says moves what is there and raises an exception."""
+    source, target = _bin(ctx, args, "from_bin"), _bin(ctx, args, "to_bin")
+    if source.warehouse_id != target.warehouse_id:
+        raise Rejected("to_bin", "must be in the same warehouse as from_bin")
+    if source.id == target.id:
+        raise Rejected("to_bin", "must differ from from_bin")
+    sku = _sku(ctx, args, source)
+    wanted = _qty(args)
+    row = ctx.session.scalar(select(Stock).where(Stock.sku_id == sku.id,
+                                                 Stock.bin_id == source.id))
+    available = (row.on_hand - row.reserved) if row else 0
+    moved = min(wanted, max(available, 0))
+    if moved:
+        try:
+            inventory.move(ctx.session, sku_id=sku.id, from_bin_id=source.id,
+                           to_bin_id=target.id, quantity=moved, reason="moved",
+                           user_id=ctx.user.id)
+        except InsufficientStock as error:  # it moved again under us
+            moved = 0
+            available = error.data["shortages"][0]["available"]
+    detail = {"warehouse_id": source.warehouse_id, "moved": moved, "short": wanted - moved}
+    if moved == wanted:
+        return "applied", detail
+    task = _exception(ctx, source.warehouse_id, "move_short",
+                      f"{sku.code}: {wanted} to move from {source.code}, {moved} there",
+                      sku_id=sku.id, bin_id=source.id, wanted=wanted, moved=moved)
+    return "conflict", {**detail, "task_id": task.id}
+
+
+@mutation("count.submit", locks=_locks_bin_sku)
+def count(ctx, args):
+    """A count is a fact as of `at`: on_hand := counted + what moved in that bin
+    after `at`. The difference is one `rebase` movement. A count below what is
+    reserved lowers on_hand only to the reserved units and raises an exception."""
+    bin_ = _bin(ctx, args)
+    sku = _sku(ctx, args, bin_)
+    counted = _qty(args, "counted", minimum=0)
+    stock_id = inventory._ensure_stock_row(ctx.session, sku, bin_)
+    (stock,) = inventory._lock(ctx.session, Stock.id == stock_id)
+    after = ctx.session.scalar(select(func.coalesce(func.sum(StockMovement.delta_on_hand), 0))
+                               .where(StockMovement.stock_id == stock.id,
+                                      StockMovement.occurred_at > ctx.at)) or 0
+    target = counted + int(after)
+    floor = max(target, stock.reserved)
+    delta = floor - stock.on_hand
+    if delta:
+        inventory.adjust(ctx.session, sku_id=sku.id, bin_id=bin_.id, delta=delta,
+                         reason=f"cycle count: {counted} as of {ctx.at.isoformat()}",
+                         reference=f"count:{ctx.device_id}:{ctx.mutation_id}",
+                         user_id=ctx.user.id, kind="rebase")
+    detail = {**_stock_detail(stock), "counted": counted, "moved_since": int(after),
+              "adjusted_by": delta}
+    if floor == target:
+        return "applied", detail
+    task = _exception(ctx, bin_.warehouse_id, "count_below_reserved",
+                      f"{bin_.code} {sku.code}: counted {counted}, {stock.reserved} promised",
+                      sku_id=sku.id, bin_id=bin_.id, counted=counted,
+                      reserved=stock.reserved)
+    return "conflict", {**detail, "task_id": task.id}
+
+
+@mutation("pick.confirm", locks=_locks_bin_sku)
+def pick_confirm(ctx, args):
+    """Units of an order line taken from a bin. Takes what the order holds there; if
+    the bin had less (someone took it, or the count was wrong) the rest is a short
+    pick: a conflict, an exception to count the bin, and the units go back to
+    allocation (another bin or warehouse, or a backorder)."""
+    allocation_id = args.get("allocation_id")
+    if not isinstance(allocation_id, int) or isinstance(allocation_id, bool):
+        raise Rejected("allocation_id", "is required")
+    allocation = ctx.session.scalars(apply_scope(
+        select(OrderAllocation), OrderAllocation, ctx.user).where(
+        OrderAllocation.id == allocation_id)).first()
+    if allocation is None:
+        raise Rejected("allocation_id", "no such pick in your warehouse")
+    order = ctx.session.get(Order, allocation.order_id)
+    if order.status not in ("released", "picked"):
+        raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
+                                        "not released to the floor")
+    line = ctx.session.get(OrderLine, allocation.order_line_id)
+    if ctx.session.scalar(select(KitComponent.id).where(KitComponent.kit_sku_id == line.sku_id)):
+        raise Rejected("allocation_id", "kits are picked by component with pick tasks")
+    bin_ = _bin(ctx, args)
+    sku = _sku(ctx, args, bin_)
+    if sku.id != line.sku_id:
+        raise Rejected("sku", f"wrong item: this pick is {line.sku.code}, not {sku.code}")
+    qty = _qty(args, minimum=0)
+    short = _qty(args, "short", minimum=0) if "short" in args else 0
+    if qty + short == 0:
+        raise Rejected("qty", "pick at least one unit, or report it short")
+    open_units = allocation.quantity - allocation.quantity_picked
+    if qty + short > open_units:
+        raise Rejected("qty", f"only {open_units} left to pick on this line")
+    here = int(ctx.session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
+                                  .where(Reservation.reference == allocation.reference,
+                                         Reservation.bin_id == bin_.id,
+                                         Reservation.sku_id == sku.id)) or 0)
+    take = min(qty, here)
+    if take:
+        inventory.pick(ctx.session, reference=allocation.reference, sku_id=sku.id,
+                       quantity=take, bin_id=bin_.id, user_id=ctx.user.id)
+        allocation.quantity_picked += take
+    # Units the bin did not have: the picker said so (short), or the bin held less
+    # for this order than the scan (someone took it while the device was offline).
+    missing = short + (qty - take)
+    detail = {"warehouse_id": bin_.warehouse_id, "order_id": order.id, "picked": take,
+              "short": missing}
+    if missing:
+        give_back = min(short, here - take)
+        if give_back:
+            inventory.release(ctx.session, reference=allocation.reference, sku_id=sku.id,
+                              quantity=give_back, bin_id=bin_.id, user_id=ctx.user.id,
+                              reason="short pick")
+            allocation.quantity -= give_back
+        task = _exception(ctx, bin_.warehouse_id, "short_pick",
+                          f"{order.external_id}: {bin_.code} {sku.code} short by {missing}",
+                          order_id=order.id, sku_id=sku.id, bin_id=bin_.id, short=missing)
+        record(ctx.session, order, "short_pick", task.title, user_id=ctx.user.id,
+               data={"task_id": task.id, "short": missing})
+        if give_back and order.status == "released":
+            # The units go back to allocation: another bin or warehouse, or a backorder.
+            transition(ctx.session, order, "backordered", "short pick: back to allocation",
+                       user_id=ctx.user.id)
+            from server.jobs import enqueue_after_commit
+            enqueue_after_commit(ctx.session, "server.allocation.jobs.allocate_backorders",
+                                 sku.id)
+        ctx.session.flush()
+        return "conflict", {**detail, "task_id": task.id}
+    if all(a.quantity_picked >= a.quantity for a in order.allocations) \
+            and order.status == "released":
+        transition(ctx.session, order, "picked", "picked on the floor", user_id=ctx.user.id)
+    return "applied", detail
+
+
+@mutation("ship.confirm")
+def ship_confirm(ctx, args):
+    """A parcel's label scanned at the dock. Idempotent: a second device confirming
+    the same parcel gets the first one's answer, not a second shipment."""
+    from server.carriers.models import Parcel, Shipment
+    from server.orders.fulfilment import ship_order
+    tracking = args.get("tracking_number")
+    if not isinstance(tracking, str) or not tracking.strip():
+        raise Rejected("tracking_number", "scan the parcel label")
+    parcel = ctx.session.scalars(apply_scope(select(Parcel), Parcel, ctx.user).where(
+        Parcel.tracking_number == tracking.strip().replace(" ", ""))).first()
+    if parcel is None:
+        raise Rejected("tracking_number", f"no parcel {tracking} in your warehouse")
+    shipment = ctx.session.get(Shipment, parcel.shipment_id)
+    detail = {"warehouse_id": shipment.warehouse_id, "shipment_id": shipment.id,
+              "order_id": shipment.order_id, "tracking_number": shipment.tracking_number}
+    if shipment.status != "labelled":
+        return "applied", {**detail, "status": shipment.status, "already": True}
+    shipment.status = "shipped"
+    order = ctx.session.get(Order, shipment.order_id) if shipment.order_id else None
+    if order is not None and order.status == "packed" and all(
+            s.status != "labelled" for s in order.shipments):
+        ship_order(ctx.session, order, user_id=ctx.user.id)
+    return "applied", {**detail, "status": "shipped"}

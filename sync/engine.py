@@ -1,0 +1,298 @@
+"""Push and pull, as ../shared/design/SYNC.md specifies.
+
+Push: each mutation of a device applies at most once, in ascending id, each in
+its own savepoint; its result and the device's new last_mutation_id are written
+with it, and the whole batch commits once (the caller commits), so a crash leaves
+a clean prefix. A gap stops the batch; a rejected mutation still advances the
+device, so one bad scan never blocks the queue behind it.
+
+Pull: what changed in the user's scope since the cursor, rows as they are now.
+"""
+import base64
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, func, insert, or_, select, text
+from sqlalchemy.orm import Session
+
+from server.errors import DomainError, Forbidden, InvalidInput
+from server.inventory.services import lock_stock_rows, occurred_at
+
+from .models import SyncChange, SyncDevice, SyncMutation
+from .registry import HANDLERS, LOCKS, Context, Rejected
+
+MAX_BATCH = 1000
+# Device clocks further off than this are not trusted to correct `at`.
+MAX_CLOCK_SKEW = timedelta(days=2)
+
+
+def _parse_time(value, field):
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Rejected(field, "is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise Rejected(field, "needs a time zone (Z or +hh:mm)")
+    return moment.astimezone(UTC)
+
+
+def _device(session: Session, device_id: str, user) -> SyncDevice:
+    """The device row, locked for this push: two pushes of one device (a retry that
+    overtakes its original) apply one after the other, never interleaved."""
+    if not isinstance(device_id, str) or not 8 <= len(device_id) <= 64:
+        raise InvalidInput("device_id", "must be the device's id, 8-64 characters")
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    session.execute(upsert(SyncDevice).values(
+        id=device_id, user_id=user.id, last_mutation_id=0, clock_offset_ms=0,
+        created_at=datetime.now(UTC), last_seen_at=datetime.now(UTC)
+    ).on_conflict_do_nothing(index_elements=["id"]))
+    device = session.execute(select(SyncDevice).where(SyncDevice.id == device_id)
+                             .with_for_update().execution_options(populate_existing=True)
+                             ).scalar_one()
+    if device.user_id != user.id:
+        raise Forbidden("This device belongs to another user; log in again to reset it",
+                        fields={"device_id": ["belongs to another user"]})
+    return device
+
+
+def _result(row: SyncMutation, replayed: bool = False) -> dict:
+    result = {"id": row.mutation_id, "status": row.status, "detail": row.detail or {}}
+    if replayed:
+        result["replayed"] = True
+    return result
+
+
+def push(session: Session, user, device_id: str, mutations: list[dict],
+         sent_at=None) -> dict:
+    """Apply a device's mutations. Returns {"last_mutation_id", "results"}. Works in
+    the caller's transaction and never commits."""
+    if not isinstance(mutations, list) or len(mutations) > MAX_BATCH:
+        raise InvalidInput("mutations", f"must be a list of at most {MAX_BATCH}")
+    device = _device(session, device_id, user)
+    now = datetime.now(UTC)
+    sent = None
+    try:
+        sent = _parse_time(sent_at, "sent_at")
+    except Rejected as error:
+        raise InvalidInput("sent_at", error.problem) from None
+    if sent is not None and abs(now - sent) < MAX_CLOCK_SKEW:
+        device.clock_offset_ms = int((now - sent).total_seconds() * 1000)
+    offset = timedelta(milliseconds=device.clock_offset_ms)
+    device.last_seen_at = now
+
+    for i, m in enumerate(mutations):
+        if not isinstance(m, dict) or not isinstance(m.get("id"), int) \
+                or isinstance(m.get("id"), bool) or m["id"] < 1:
+            raise InvalidInput(f"mutations.{i}.id", "must be a whole number from 1")
+    results = []
+    stored = {}
+    ids = sorted({m["id"] for m in mutations})
+    old = [n for n in ids if n <= device.last_mutation_id]
+    if old:
+        stored = {r.mutation_id: r for r in session.scalars(select(SyncMutation).where(
+            SyncMutation.device_id == device.id, SyncMutation.mutation_id.in_(old)))}
+    _lock_batch(session, user, device, mutations)
+    seen = set()
+    for m in sorted(mutations, key=lambda m: m["id"]):
+        if m["id"] in seen:
+            continue  # the same mutation twice in one batch: once is enough
+        seen.add(m["id"])
+        if m["id"] <= device.last_mutation_id:
+            if m["id"] in stored:
+                results.append(_result(stored[m["id"]], replayed=True))
+            continue
+        if m["id"] > device.last_mutation_id + 1:
+            break  # a gap: the device resends from last_mutation_id + 1
+        results.append(_apply_one(session, user, device, m, offset, now))
+    return {"last_mutation_id": device.last_mutation_id, "results": results}
+
+
+def _lock_batch(session, user, device, mutations) -> None:
+    """Lock, in primary-key order, every stock row the batch's new mutations will
+    change (as far as their handlers can tell beforehand)."""
+    pairs = set()
+    for m in mutations:
+        locks = LOCKS.get(m.get("name"))
+        if locks is None or m["id"] <= device.last_mutation_id \
+                or not isinstance(m.get("args"), dict):
+            continue
+        try:
+            pairs.update(locks(Context(session, user, device.id, m["id"], None), m["args"]))
+        except (Rejected, DomainError):
+            continue  # it will be rejected when it applies
+    if pairs:
+        lock_stock_rows(session, sorted(pairs))
+
+
+def push_and_commit(session: Session, user, device_id: str, mutations: list[dict],
+                    sent_at=None, attempts: int = 5) -> dict:
+    """push() and commit the batch: the entry point for a caller that owns the
+    transaction (the HTTP endpoint, a test, a benchmark).
+
+    One transaction per batch takes locks in the order of the batch's mutations,
+    so two devices' batches can deadlock on PostgreSQL; the database then aborts
+    one, and it is retried from the start: a push is idempotent (mutations already
+    applied are replayed), so a retry is always safe."""
+    from sqlalchemy.exc import OperationalError
+    for attempt in range(1, attempts + 1):
+        try:
+            result = push(session, user, device_id, mutations, sent_at)
+            session.commit()
+            return result
+        except OperationalError as error:
+            session.rollback()
+            code = getattr(error.orig, "sqlstate", None)
+            if code not in ("40P01", "40001") or attempt == attempts:  # deadlock, serialization
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _apply_one(session, user, device, m, offset, now) -> dict:
+    name = m.get("name")
+    args = m.get("args") if isinstance(m.get("args"), dict) else None
+    status, detail, at = "rejected", {}, None
+    savepoint = session.begin_nested()
+    try:
+        at = _parse_time(m.get("at"), "at")
+        # Without a time, it happened now: after everything applied before it.
+        moment = datetime.now(UTC)
+        at = min(at + offset, moment) if at is not None else moment
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise Rejected("name", f"unknown mutation {name!r}")
+        if args is None:
+            raise Rejected("args", "must be an object")
+        with occurred_at(session, at):
+            status, detail = handler(Context(session, user, device.id, m["id"], at), args)
+        savepoint.commit()
+    except Rejected as error:
+        savepoint.rollback()
+        detail = error.to_dict()
+    except DomainError as error:
+        savepoint.rollback()
+        detail = error.to_dict()
+    row = SyncMutation(device_id=device.id, mutation_id=m["id"], user_id=user.id,
+                       warehouse_id=(detail or {}).get("warehouse_id"), name=str(name)[:64],
+                       args=args if args is not None else {"raw": repr(m.get("args"))[:500]},
+                       at=at, status=status, detail=detail, applied_at=now)
+    session.add(row)
+    device.last_mutation_id = m["id"]
+    session.flush()
+    return _result(row)
+
+
+# -- the change log, written by a flush listener, so no writer can forget it ------
+
+# entity name -> (model class, function(row) -> (warehouse_id, seller_id))
+TRACKED: dict = {}
+
+
+def track(entity: str, model, scope):
+    TRACKED[entity] = (model, scope)
+
+
+def _tx_id(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar()
+    return None
+
+
+@event.listens_for(Session, "after_flush")
+def _log_changes(session, _flush_context):
+    if not TRACKED:
+        return
+    rows = []
+    by_class = {model: entity for entity, (model, _scope) in TRACKED.items()}
+    for obj, deleted in [(o, False) for o in list(session.new) + list(session.dirty)] + \
+            [(o, True) for o in session.deleted]:
+        entity = by_class.get(type(obj))
+        if entity is None or (not deleted and obj in session.dirty
+                              and not session.is_modified(obj)):
+            continue
+        warehouse_id, seller_id = TRACKED[entity][1](obj)
+        rows.append({"entity": entity, "entity_id": obj.id, "warehouse_id": warehouse_id,
+                     "seller_id": seller_id, "deleted": deleted})
+    if rows:
+        connection = session.connection()
+        tx = _tx_id(session)
+        now = datetime.now(UTC)
+        connection.execute(insert(SyncChange), [dict(r, tx=tx, created_at=now) for r in rows])
+
+
+# -- pull ---------------------------------------------------------------------------
+
+def _encode(cursor: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(value, dict) and isinstance(value.get("id"), int):
+            return value
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return None
+
+
+def _in_flight(session: Session) -> list[int]:
+    """Transactions still open as this pull reads (PostgreSQL): rows they write may
+    carry change-log ids below this pull's head, so the next pull asks for them by
+    transaction. SQLite has one writer at a time: ids there are in commit order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(session.scalars(text(
+            "SELECT pg_snapshot_xip(pg_current_snapshot())::text::bigint")).all())
+    return []
+
+
+def pull(session: Session, user, cursor: str | None, scope_filter, serializers: dict,
+         full_scope) -> dict:
+    """Changes since `cursor` in the user's scope, as rows as they are now.
+
+    `scope_filter(stmt)` narrows change-log rows to the user's scope;
+    `serializers[entity](ids)` returns {id: row dict} for the ids still visible;
+    `full_scope()` returns {entity: [row dicts]} for a reset (first pull, or a
+    cursor we cannot read)."""
+    position = _decode(cursor)
+    in_flight = _in_flight(session)
+    head = session.scalar(select(func.max(SyncChange.id))) or 0
+    if position is None:
+        changes = full_scope()
+        return {"cursor": _encode({"id": head, "open": in_flight}), "reset": True,
+                "changes": changes}
+    stmt = select(SyncChange.entity, SyncChange.entity_id, SyncChange.deleted,
+                  SyncChange.id).where(SyncChange.id <= head)
+    since = SyncChange.id > position["id"]
+    waiting = [t for t in position.get("open") or [] if isinstance(t, int)][:1000]
+    if waiting:
+        # Transactions open at the last pull may have committed since, with ids
+        # below its head: ask for what they wrote.
+        since = or_(since, SyncChange.tx.in_(waiting))
+    rows = session.execute(scope_filter(stmt.where(since)).order_by(SyncChange.id)).all()
+    latest: dict[tuple[str, int], bool] = {}
+    for entity, entity_id, deleted, _id in rows:
+        latest[(entity, entity_id)] = deleted
+    changes: dict[str, list] = {entity: [] for entity in serializers}
+    for entity, serialize in serializers.items():
+        ids = [i for (e, i), deleted in latest.items() if e == entity and not deleted]
+        visible = serialize(ids) if ids else {}
+        for (e, i), deleted in latest.items():
+            if e != entity:
+                continue
+            if not deleted and i in visible:
+                changes[entity].append(visible[i])
+            else:
+                changes[entity].append({"id": i, "deleted": True})
+    return {"cursor": _encode({"id": head, "open": in_flight}), "reset": False,
+            "changes": changes}
