@@ -12,7 +12,7 @@ from sync.models import SyncChange
 from ..api import PageArgs, keyset_page, page_schema, roles_required
 from ..auth.scoping import apply_scope, get_scoped, principal, scoped
 from ..extensions import db
-from ..inventory.models import Stock
+from ..inventory.models import Stock, Warehouse
 from ..inventory.schemas import StockSchema
 from ..models_base import utcnow
 from ..orders.models import Order, OrderAllocation, OrderLine
@@ -78,7 +78,35 @@ class TaskSchema(ma.Schema):
     resolved_at = fields.DateTime(allow_none=True)
 
 
+class TaskLineSchema(ma.Schema):
+    id = fields.Integer()
+    allocation_id = fields.Integer()
+    order_id = fields.Integer()
+    sku_id = fields.Integer()
+    sku_code = fields.Function(lambda l: l.sku.code)
+    sku_name = fields.Function(lambda l: l.sku.name)
+    barcodes = fields.Function(lambda l: l.sku.barcodes)
+    bin_id = fields.Integer()
+    bin_code = fields.Function(lambda l: l.bin.code)
+    quantity = fields.Integer()
+    quantity_done = fields.Integer()
+    quantity_short = fields.Integer()
+    open_quantity = fields.Integer()
+
+
+class TaskDetailSchema(TaskSchema):
+    lines = fields.List(fields.Nested(TaskLineSchema))
+
+
+class WaveArgs(ma.Schema):
+    warehouse_id = fields.Integer(required=True, strict=True)
+    max_orders = fields.Integer(load_default=20, strict=True,
+                                validate=validate.Range(1, 500))
+    order_ids = fields.List(fields.Integer(strict=True), load_default=None)
+
+
 class TaskQueryArgs(PageArgs):
+    kind = fields.String(load_default=None, validate=validate.OneOf(["pick", "exception"]))
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["open", "claimed", "done", "cancelled"]))
     warehouse_id = fields.Integer(load_default=None)
@@ -164,6 +192,8 @@ def pull(args):
 def list_tasks(args):
     """Floor tasks in your warehouses: exceptions for a supervisor first of all."""
     stmt = scoped(Task)
+    if args["kind"]:
+        stmt = stmt.where(Task.kind == args["kind"])
     if args["status"]:
         stmt = stmt.where(Task.status == args["status"])
     if args["warehouse_id"] is not None:
@@ -171,9 +201,31 @@ def list_tasks(args):
     return keyset_page(stmt, Task.id, args)
 
 
+@blp.route("/tasks/<int:task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id):
+    """A task with its lines; a pick task's lines are in walking order."""
+    return get_scoped(Task, task_id, what="task")
+
+
+@blp.route("/waves", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.arguments(WaveArgs)
+@blp.response(201, TaskDetailSchema)
+def release_wave(args):
+    """Release the highest-priority allocated orders of a warehouse to the floor as
+    one pick list in walking order."""
+    from .services import release_wave as release
+    get_scoped(Warehouse, args["warehouse_id"], what="warehouse")
+    task = release(db.session, args["warehouse_id"], max_orders=args["max_orders"],
+                   order_ids=args["order_ids"], user_id=principal().id)
+    db.session.commit()
+    return task
+
+
 @blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @roles_required("admin", "picker")
-@blp.response(200, TaskSchema)
+@blp.response(200, TaskDetailSchema)
 def claim(task_id):
     """Claim an open task, so two people never work the same one."""
     from ..errors import Conflict

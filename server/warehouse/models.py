@@ -1,14 +1,15 @@
-"""Floor tasks. For now: exception tasks a supervisor resolves (short picks, counts
-that disagree, sync conflicts, damage); pick, putaway and count tasks follow."""
+"""Floor tasks: pick waves (lines sorted in walking order) and the exceptions a
+supervisor resolves (short picks, counts that disagree, sync conflicts, damage).
+Receiving, putaway and count tasks follow."""
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models_base import Timestamps, UTCDateTime
 
-TASK_KINDS = ("exception",)
+TASK_KINDS = ("pick", "exception")
 TASK_STATUSES = ("open", "claimed", "done", "cancelled")
 
 
@@ -33,3 +34,40 @@ class Task(Timestamps, db.Model):
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     raised_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list["TaskLine"]] = relationship(
+        back_populates="task", cascade="all, delete-orphan",
+        order_by="(TaskLine.sort_key, TaskLine.id)")
+
+
+class TaskLine(db.Model):
+    """One stop of a pick list: take `quantity` of a SKU from a bin for an order
+    line. A wave's lines sort by the bin's walking order, so the list is the path."""
+    __tablename__ = "task_lines"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_done >= 0 AND quantity_short >= 0 AND "
+                        "quantity_done + quantity_short <= quantity", name="progress"),
+        Index("ix_task_lines_task", "task_id", "sort_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("order_allocations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    sort_key: Mapped[str] = mapped_column(String(96))
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_done: Mapped[int] = mapped_column(Integer, default=0)
+    quantity_short: Mapped[int] = mapped_column(Integer, default=0)
+
+    task: Mapped[Task] = relationship(back_populates="lines")
+    sku = relationship("Sku")
+    bin = relationship("Bin")
+
+    @property
+    def open_quantity(self) -> int:
+        return self.quantity - self.quantity_done - self.quantity_short

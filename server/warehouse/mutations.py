@@ -186,9 +186,14 @@ def pick_confirm(ctx, args):
     the bin had less (someone took it, or the count was wrong) the rest is a short
     pick: a conflict, an exception to count the bin, and the units go back to
     allocation (another bin or warehouse, or a backorder)."""
+    task_line = None
+    if "task_line_id" in args:
+        task_line = _task_line(ctx, args)
+        args = {**args, "allocation_id": task_line.allocation_id}
+        args.setdefault("bin", task_line.bin_id)
     allocation_id = args.get("allocation_id")
     if not isinstance(allocation_id, int) or isinstance(allocation_id, bool):
-        raise Rejected("allocation_id", "is required")
+        raise Rejected("allocation_id", "is required (or task_line_id)")
     allocation = ctx.session.scalars(apply_scope(
         select(OrderAllocation), OrderAllocation, ctx.user).where(
         OrderAllocation.id == allocation_id)).first()
@@ -199,17 +204,27 @@ def pick_confirm(ctx, args):
         raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
                                         "not released to the floor")
     line = ctx.session.get(OrderLine, allocation.order_line_id)
-    if ctx.session.scalar(select(KitComponent.id).where(KitComponent.kit_sku_id == line.sku_id)):
-        raise Rejected("allocation_id", "kits are picked by component with pick tasks")
     bin_ = _bin(ctx, args)
+    if task_line is not None and bin_.id != task_line.bin_id:
+        raise Rejected("bin", f"wrong bin: this pick is in {task_line.bin.code}")
+    is_kit = ctx.session.scalar(select(KitComponent.id).where(
+        KitComponent.kit_sku_id == line.sku_id)) is not None
+    if is_kit and task_line is None:
+        raise Rejected("task_line_id", "a kit is picked by component, from its pick list")
     sku = _sku(ctx, args, bin_)
-    if sku.id != line.sku_id:
-        raise Rejected("sku", f"wrong item: this pick is {line.sku.code}, not {sku.code}")
+    expected = task_line.sku_id if task_line is not None else line.sku_id
+    if sku.id != expected:
+        wanted = task_line.sku.code if task_line is not None else line.sku.code
+        raise Rejected("sku", f"wrong item: this pick is {wanted}, not {sku.code}")
+    if is_kit:
+        return _pick_component(ctx, args, allocation, task_line, bin_, sku)
     qty = _qty(args, minimum=0)
     short = _qty(args, "short", minimum=0) if "short" in args else 0
     if qty + short == 0:
         raise Rejected("qty", "pick at least one unit, or report it short")
     open_units = allocation.quantity - allocation.quantity_picked
+    if task_line is not None:
+        open_units = min(open_units, task_line.open_quantity)
     if qty + short > open_units:
         raise Rejected("qty", f"only {open_units} left to pick on this line")
     here = int(ctx.session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
@@ -224,6 +239,10 @@ def pick_confirm(ctx, args):
     # Units the bin did not have: the picker said so (short), or the bin held less
     # for this order than the scan (someone took it while the device was offline).
     missing = short + (qty - take)
+    if task_line is not None:
+        task_line.quantity_done += take
+        task_line.quantity_short += min(missing, task_line.open_quantity)
+        _finish_task(ctx, task_line.task)
     detail = {"warehouse_id": bin_.warehouse_id, "order_id": order.id, "picked": take,
               "short": missing}
     if missing:
@@ -250,6 +269,59 @@ def pick_confirm(ctx, args):
     if all(a.quantity_picked >= a.quantity for a in order.allocations) \
             and order.status == "released":
         transition(ctx.session, order, "picked", "picked on the floor", user_id=ctx.user.id)
+    return "applied", detail
+
+
+def _task_line(ctx, args):
+    from .models import TaskLine
+    line_id = args.get("task_line_id")
+    if not isinstance(line_id, int) or isinstance(line_id, bool):
+        raise Rejected("task_line_id", "must be a pick line's id")
+    line = ctx.session.scalars(apply_scope(select(TaskLine), TaskLine, ctx.user)
+                               .where(TaskLine.id == line_id)).first()
+    if line is None:
+        raise Rejected("task_line_id", "no such pick line in your warehouse")
+    return line
+
+
+def _finish_task(ctx, task):
+    if task.status in ("open", "claimed") and all(l.open_quantity == 0 for l in task.lines):
+        task.status = "done"
+        task.resolved_at = ctx.at
+        emit_after_commit(ctx.session, "task.changed", {"task_id": task.id, "status": "done"},
+                          [room_for_warehouse(task.warehouse_id)])
+
+
+def _pick_component(ctx, args, allocation, task_line, bin_, sku):
+    """A kit's component from its pick line. The kit's units count as picked when
+    every component line of that allocation is done. A missing component is an
+    exception for a supervisor (the kit cannot ship incomplete)."""
+    qty = _qty(args, minimum=0)
+    short = _qty(args, "short", minimum=0) if "short" in args else 0
+    if qty + short == 0 or qty + short > task_line.open_quantity:
+        raise Rejected("qty", f"{task_line.open_quantity} left on this pick line")
+    if qty:
+        inventory.pick(ctx.session, reference=allocation.reference, sku_id=sku.id,
+                       quantity=qty, bin_id=bin_.id, user_id=ctx.user.id)
+    task_line.quantity_done += qty
+    task_line.quantity_short += short
+    order = ctx.session.get(Order, allocation.order_id)
+    detail = {"warehouse_id": bin_.warehouse_id, "order_id": order.id, "picked": qty,
+              "short": short}
+    siblings = [l for l in task_line.task.lines if l.allocation_id == allocation.id]
+    if all(l.open_quantity == 0 and l.quantity_short == 0 for l in siblings):
+        allocation.quantity_picked = allocation.quantity
+        if all(a.quantity_picked >= a.quantity for a in order.allocations) \
+                and order.status == "released":
+            transition(ctx.session, order, "picked", "picked on the floor",
+                       user_id=ctx.user.id)
+    _finish_task(ctx, task_line.task)
+    if short:
+        task = _exception(ctx, bin_.warehouse_id, "short_pick",
+                          f"{order.external_id}: kit part {sku.code} short by {short} "
+                          f"in {bin_.code}", order_id=order.id, sku_id=sku.id,
+                          bin_id=bin_.id, short=short)
+        return "conflict", {**detail, "task_id": task.id}
     return "applied", detail
 
 
