@@ -113,11 +113,10 @@ const precache = shellFiles.map((file) => (file.endsWith('manifest.webmanifest')
 // so any change to what the offline shell shows makes a new cache.
 const hash = createHash('sha256');
 const versioned = [...shellFiles, path.join(STATIC, 'src', 'sw.js')];
-for (const dir of ['templates', 'templates/home']) {
-  for (const f of (await fs.readdir(path.join(ROOT, dir))).sort()) {
-    if (f.endsWith('.html')) versioned.push(path.join(ROOT, dir, f));
-  }
-}
+// Every template, however deep (templates/home/, templates/orders/ ...).
+const templates = (await fs.readdir(path.join(ROOT, 'templates'), { recursive: true }))
+  .filter((f) => f.endsWith('.html')).sort();
+for (const f of templates) versioned.push(path.join(ROOT, 'templates', f));
 for (const file of versioned) {
   hash.update(rel(file));
   hash.update(await fs.readFile(file));
@@ -143,7 +142,8 @@ await esbuild.build({
 
 // -- 4. checks: the budget, and no remote host -----------------------------------------------
 
-const firstScreens = { '/login': ['login.js'], '/': ['app.js'] };
+// Every screen after log-in (/, /orders, /orders/<id>, /stock) is the one app bundle.
+const firstScreens = { '/login': ['login.js'], '/ and /orders': ['app.js'] };
 const gz = async (name) => {
   const body = await fs.readFile(path.join(STATIC, assets[name]));
   return { raw: body.length, gzip: gzipSync(body, { level: 9 }).length, text: body.toString() };
@@ -175,7 +175,7 @@ for (const [name, file] of Object.entries(assets)) {
 }
 const sw = await fs.readFile(path.join(DIST, 'sw.js'));
 console.log(`  ${'dist/sw.js'.padEnd(32)} ${kb(sw.length).padStart(10)}  ${kb(gzipSync(sw, { level: 9 }).length).padStart(9)} gzip`);
-console.log(`  precache: ${precache.length} files + / and /login`);
+console.log(`  precache: ${precache.length} files + /, /orders and /login`);
 for (const [screen, names] of Object.entries(firstScreens)) {
   let total = 0;
   for (const name of names) total += (await gz(name)).gzip;

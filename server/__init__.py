@@ -41,14 +41,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.api import blp as auth_blp
     from .carriers.api import blp as carriers_blp
     from .orders.api import blp as orders_blp
+    from .channels.api import blp as channels_blp
     from .warehouse.api import blp as floor_blp
     for blp in (auth_blp, warehouses_blp, catalog_blp, inventory_blp, orders_blp,
                 carriers_blp, floor_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(channels_blp)
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
     jobs.init_app(app)
     realtime.init_app(app)
     web.init_app(app)
     from .cli import register as register_cli
     register_cli(app)
+    from .channels.cli import channels as channels_cli
+    app.cli.add_command(channels_cli)
     return app

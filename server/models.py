@@ -5,5 +5,7 @@ from .carriers.models import Carrier, CarrierService, Parcel, Shipment  # noqa: 
 from .catalog.models import KitComponent, Sku, SkuBarcode  # noqa: F401
 from .inventory.models import Bin, Reservation, Stock, StockMovement, Warehouse  # noqa: F401
 from .orders.models import Order, OrderAllocation, OrderEvent, OrderLine  # noqa: F401
+from .channels.models import (ChannelAccount, ChannelSkuMapping, ChannelStockPush,  # noqa: F401
+                              DeadLetter, WebhookReceipt)
 from .warehouse.models import Task  # noqa: F401
 from sync.models import SyncChange, SyncDevice, SyncMutation  # noqa: F401,E402

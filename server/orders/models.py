@@ -53,6 +53,11 @@ class Order(Timestamps, db.Model):
     # and why (see allocation.services). Shown by the API and the order screen.
     allocation_reason: Mapped[dict | None] = mapped_column(JSON)
     raw_payload: Mapped[dict | None] = mapped_column(JSON)
+    # Channel orders: the platform's own status and last-updated time (updates that
+    # are older than what we hold are ignored), and why a held order waits.
+    channel_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id")
@@ -82,8 +87,11 @@ class OrderLine(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
                                           index=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
-    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    # NULL while a channel SKU has no mapping (the order is held until it has one).
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), index=True)
     external_line_id: Mapped[str] = mapped_column(String(64), default="")
+    channel_sku: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    title: Mapped[str] = mapped_column(String(300), default="", server_default="")
     quantity: Mapped[int] = mapped_column(Integer)
     quantity_cancelled: Mapped[int] = mapped_column(Integer, default=0)
     unit_price_cents: Mapped[int] = mapped_column(Integer, default=0)

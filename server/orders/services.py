@@ -205,6 +205,148 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
     return order
 
 
+# -- channel orders: lines that may not be resolved yet, held orders -------------
+
+SHIP_TO_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone")
+
+
+def _line_rows(seller_id: int, lines: list[dict]) -> list[OrderLine]:
+    return [OrderLine(seller_id=seller_id, sku_id=line.get("sku_id"),
+                      quantity=line["quantity"],
+                      quantity_cancelled=line.get("quantity_cancelled", 0),
+                      unit_price_cents=line.get("unit_price_cents", 0),
+                      external_line_id=(line.get("external_line_id") or "")[:64],
+                      channel_sku=(line.get("channel_sku") or "")[:128],
+                      title=(line.get("title") or "")[:300])
+            for line in lines]
+
+
+def hold_problems(order: Order) -> list[str]:
+    """Why an order cannot go to allocation yet, in words a seller can act on: a
+    channel SKU without a mapping, a ship-to ZIP we cannot route to."""
+    problems = []
+    unmapped = sorted({line.channel_sku or line.external_line_id or "?"
+                       for line in order.lines if line.sku_id is None})
+    if unmapped:
+        problems.append("No SKU mapping for channel SKU " + ", ".join(unmapped)
+                        + ": map it to your SKU, then release the order")
+    if not order.fulfilled_by_channel:
+        try:
+            locate(order.ship_to_zip or "", "ship_to.zip")
+        except InvalidInput:
+            problems.append(f"Ship-to ZIP {order.ship_to_zip!r} is not a US ZIP we can ship "
+                            "to: correct the address, then release the order")
+    return problems
+
+
+def _check_resolved(session: Session, seller_id: int, lines: list[dict]) -> None:
+    if not lines:
+        raise InvalidInput("lines", "an order needs at least one line")
+    resolved = [line for line in lines if line.get("sku_id")]
+    if resolved:
+        _check_lines(session, seller_id, resolved)
+    for i, line in enumerate(lines):
+        if line["quantity"] <= 0:
+            raise InvalidInput(f"lines.{i}.quantity", "must be greater than 0")
+        if not 0 <= line.get("quantity_cancelled", 0) <= line["quantity"]:
+            raise InvalidInput(f"lines.{i}.quantity_cancelled",
+                               f"must be between 0 and {line['quantity']}")
+
+
+def _settle_status(session: Session, order: Order, user_id) -> Order:
+    """A new or re-lined channel order: cancelled when nothing is open, held while a
+    person must act, otherwise received (ready for allocation)."""
+    if order.fulfilled_by_channel:
+        return order
+    if all(line.open_quantity == 0 for line in order.lines):
+        if order.status != "cancelled":
+            transition(session, order, "cancelled", "every line cancelled by the channel",
+                       user_id=user_id)
+        return order
+    problems = hold_problems(order)
+    if problems:
+        order.hold_reason = "; ".join(problems)
+        if order.status != "held":
+            transition(session, order, "held", order.hold_reason, user_id=user_id,
+                       data={"problems": problems})
+    else:
+        order.hold_reason = None
+    return order
+
+
+def create_channel_order(session: Session, *, seller_id: int, channel: str,
+                         account_key: str, external_id: str, lines: list[dict],
+                         ship_to: dict, placed_at: datetime | None = None,
+                         ship_by: datetime | None = None, promised_by: datetime | None = None,
+                         currency: str = "USD", fulfilled_by_channel: bool = False,
+                         raw_payload: dict | None = None, channel_status: str = "",
+                         channel_updated_at: datetime | None = None,
+                         user_id: int | None = None) -> Order:
+    """Record an order as a channel sent it. Unlike create_order, a line may have no
+    SKU yet (`sku_id` None: its channel SKU is unmapped) and the address may not be
+    routable: such an order is kept, `held`, with a reason the seller can act on
+    (release_held). Lines may arrive partly cancelled (`quantity_cancelled`)."""
+    if channel not in CHANNELS:
+        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise InvalidInput("external_id", "is required")
+    _check_resolved(session, seller_id, lines)
+    order = Order(
+        seller_id=seller_id, channel=channel, account_key=account_key,
+        external_id=external_id, placed_at=placed_at or utcnow(), ship_by=ship_by,
+        promised_by=promised_by, currency=currency,
+        status="fulfilled_by_channel" if fulfilled_by_channel else "received",
+        fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
+        channel_status=channel_status[:32], channel_updated_at=channel_updated_at,
+        **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS})
+    order.lines = _line_rows(seller_id, lines)
+    session.add(order)
+    session.flush()
+    record(session, order, "created", f"Order {external_id} received from {channel}",
+           user_id=user_id, to_status=order.status)
+    return _settle_status(session, order, user_id)
+
+
+def replace_lines(session: Session, order: Order, lines: list[dict], *,
+                  user_id: int | None = None, message: str = "lines replaced") -> Order:
+    """A channel edit whose lines may be unresolved: release everything reserved
+    (exactly), replace the lines, then the order is received again (or held, or
+    cancelled when nothing is left open). Allocation is the caller's next step."""
+    if order.status not in ("held", "received", "backordered", "allocated", "exception"):
+        raise Conflict(f"Order {order.id} is {order.status}: too late to edit",
+                       fields={"status": [f"cannot edit a {order.status} order"]})
+    _check_resolved(session, order.seller_id, lines)
+    for line in order.lines:
+        if line.sku_id is not None:
+            _release_line(session, line, line.open_quantity, user_id)
+    order.allocations = [a for a in order.allocations if a.quantity > 0]
+    order.lines = _line_rows(order.seller_id, lines)
+    session.flush()
+    previous = order.status
+    order.status = "received"
+    record(session, order, "edited", message, user_id=user_id, from_status=previous,
+           to_status="received")
+    return _settle_status(session, order, user_id)
+
+
+def release_held(session: Session, order: Order, *, user_id: int | None = None) -> Order:
+    """Release a held order once its problems are fixed (its lines re-resolved by the
+    caller, its address corrected): it becomes received, ready for allocation. A
+    problem that remains is refused with its reason, and nothing changes."""
+    if order.status != "held":
+        raise Conflict(f"Order {order.id} is {order.status}, not held",
+                       fields={"status": ["only a held order can be released"]})
+    problems = hold_problems(order)
+    if problems:
+        order.hold_reason = "; ".join(problems)
+        raise Conflict("; ".join(problems), fields={"lines": problems}, problems=problems,
+                       order_id=order.id)
+    order.hold_reason = None
+    return transition(session, order, "received", "released: exceptions resolved",
+                      user_id=user_id)
+
+
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
@@ -216,5 +358,6 @@ def allocated_quantity(order: Order, line: OrderLine) -> int:
     return sum(a.quantity for a in order.allocations if a.order_line_id == line.id)
 
 
-__all__ = ["OrderAllocation", "cancel_order", "cancel_quantity", "create_order",
-           "edit_lines", "record", "transition"]
+__all__ = ["OrderAllocation", "cancel_order", "cancel_quantity", "create_channel_order",
+           "create_order", "edit_lines", "hold_problems", "record", "release_held",
+           "replace_lines", "transition"]

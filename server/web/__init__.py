@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
 
 from ..extensions import limiter
 
@@ -124,14 +125,105 @@ def _safe_next(target: str | None) -> str:
     return url_for("web.home")
 
 
+# Screens by role: every page below renders the same app shell (templates/app.html)
+# with all of the role's screens in it, the one the URL names shown and painted by
+# the server; the script then switches screens with the history API, so a reload
+# and the back button both land where they should, online or from the saved shell.
+SCREENS = {"admin": ("home", "orders", "order", "stock"),
+           "seller": ("home", "orders", "order"),
+           "picker": ("home",), "driver": ("home",)}
+
+
+def _role() -> str:
+    return current_user.role if current_user.role in ROLES else "driver"
+
+
+def _shell(screen: str, status: int = 200, **context):
+    from ..auth.models import Seller
+    from ..inventory.models import Warehouse
+    from .orders import CHANNELS, EXCEPTIONS, STATUSES
+
+    role = _role()
+    boot = {"id": current_user.id, "role": role, "locale": current_user.locale,
+            "screen": screen, "screens": list(SCREENS[role]),
+            "seller_id": current_user.seller_id,
+            "warehouses": [{"id": w.id, "code": w.code, "name": w.name}
+                           for w in current_user.warehouses]}
+    if "orders" in SCREENS[role]:
+        from ..extensions import db
+        # The warehouse filter's options and, for an admin, whose order a card is.
+        context.setdefault("all_warehouses", [
+            {"id": w.id, "code": w.code, "name": w.name}
+            for w in db.session.scalars(select(Warehouse).order_by(Warehouse.code))])
+        boot["all_warehouses"] = context["all_warehouses"]
+        if role == "admin":
+            boot["sellers"] = {s.id: s.code for s in db.session.scalars(select(Seller))}
+        # The orders screens are in every page of the role, painted empty when the
+        # URL names another screen.
+        from . import orders as view
+        for key, value in (("filters", {}), ("counts", None), ("chips", []), ("attention", []),
+                           ("orders_page", None), ("order", None), ("order_id", None)):
+            context.setdefault(key, value)
+        context.update(money=view.money, orders_url=view.orders_url, plural=view.plural,
+                       sellers=boot.get("sellers", {}))
+    title_key = {"home": f"{role}.title", "orders": "orders.title", "order": "order.title",
+                 "stock": "stock.title"}[screen]
+    page = render_template("app.html", user=current_user, role=role, boot=boot,
+                           screen=screen, screens=SCREENS[role], title_key=title_key,
+                           statuses=STATUSES, channels=CHANNELS, exceptions=EXCEPTIONS,
+                           **context)
+    return page, status
+
+
+def _orders_allowed() -> bool:
+    return "orders" in SCREENS[_role()]
+
+
 @bp.route("/")
 @login_required
 def home():
-    role = current_user.role if current_user.role in ROLES else "driver"
-    boot = {"id": current_user.id, "role": role, "locale": current_user.locale,
-            "warehouses": [{"id": w.id, "code": w.code, "name": w.name}
-                           for w in current_user.warehouses]}
-    return render_template("app.html", user=current_user, role=role, boot=boot)
+    if not _orders_allowed():
+        return _shell("home")
+    from . import orders as view
+    counts = view.status_counts({})
+    return _shell("home", attention=[(s, counts[s]) for s in view.EXCEPTIONS if counts[s]])
+
+
+@bp.route("/orders")
+@login_required
+def orders():
+    """The order list: chips, filters and the first page, painted by the server."""
+    if not _orders_allowed():
+        return redirect(url_for("web.home"))
+    from . import orders as view
+    filters = view.page_filters(request.args)
+    counts = view.status_counts(view.api_args(filters))
+    return _shell("orders", filters=filters, counts=counts,
+                  chips=view.chip_order(counts, filters.get("status")),
+                  orders_page=view.first_page(filters))
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order(order_id):
+    """One order; the script fills it in from GET /api/orders/<id>. An order the user
+    may not see is a 404, the same as one that does not exist."""
+    if not _orders_allowed():
+        return redirect(url_for("web.home"))
+    from ..auth.scoping import scoped
+    from ..extensions import db
+    from ..orders.models import Order
+    found = db.session.scalars(scoped(Order).where(Order.id == order_id)).first()
+    return _shell("order", status=200 if found else 404, order_id=order_id, order=found)
+
+
+@bp.route("/stock")
+@login_required
+def stock():
+    """Stock rows (an admin's; a seller's home already is its stock)."""
+    if "stock" not in SCREENS[_role()]:
+        return redirect(url_for("web.home"))
+    return _shell("stock")
 
 
 @bp.route("/login")
@@ -190,4 +282,6 @@ def api_docs():
 
 
 def init_app(app):
+    from .orders import register_api
     app.register_blueprint(bp)
+    register_api(app)

@@ -1,34 +1,56 @@
-// The app shell after log-in: top bar (who, online/offline, language, log out) and
-// the home of the user's role. The server painted all of it already; this makes it
-// live: data from the API, realtime updates, offline support.
+// The app shell after log-in: top bar (who, online/offline, language, log out), the
+// screens of the user's role (home; for sellers and admins the orders and, for an
+// admin, stock) and the tab bar between them. The server painted the screen the URL
+// names; this makes it live: data from the API, realtime updates, offline support,
+// and screen changes by the history API (router.js).
 import { io } from 'socket.io-client';
 import { api, NetworkError } from './api.js';
-import { adminHome, driverHome, pickerHome, sellerHome } from './homes.js';
+import { toast } from './format.js';
+import { adminHome, driverHome, pickerHome, sellerHome, stockScreen } from './homes.js';
 import { applyTranslations, pickLocale, setLocale, t } from './i18n.js';
 import { bindLanguageSwitch } from './langswitch.js';
 import { isOnline, onNetworkChange, watchNetwork } from './net.js';
+import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
 import { forgetUserData, registerServiceWorker } from './pwa.js';
+import { createRouter } from './router.js';
 
 const boot = JSON.parse(document.getElementById('boot').textContent);
 const HOMES = { admin: adminHome, seller: sellerHome, picker: pickerHome, driver: driverHome };
+const TITLES = {
+  home: `${boot.role}.title`, orders: 'orders.title', order: 'order.title', stock: 'stock.title',
+};
 
 setLocale(pickLocale(boot.locale));
 applyTranslations();
 watchNetwork();
 registerServiceWorker();
 
-function toast(message) {
-  const box = document.getElementById('toast');
-  box.textContent = message;
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+/** A home with the orders that need a look on top (sellers, admins). */
+function withAttention(root, home) {
+  if (!(boot.screens || []).includes('orders')) return home;
+  const banner = attentionBanner(root);
+  const both = (name) => (...args) => {
+    if (banner[name]) banner[name](...args);
+    if (home[name]) home[name](...args);
+  };
+  return { ...home, refresh: both('refresh'), rerender: both('rerender'), onOrderUpdated: both('onOrderUpdated') };
 }
 
-const home = (HOMES[boot.role] || driverHome)(boot);
+const router = createRouter({
+  allowed: boot.screens || ['home'],
+  titles: TITLES,
+  factories: {
+    home: (root) => withAttention(root, (HOMES[boot.role] || driverHome)(boot, root)),
+    orders: (root) => ordersScreen(boot, root),
+    order: (root) => orderScreen(boot, root),
+    stock: (root) => stockScreen(boot, root),
+  },
+});
+boot.router = router;
+router.start();
 
 bindLanguageSwitch({
-  rerender: () => home.rerender && home.rerender(),
+  rerender: () => router.each('rerender'),
   async persist(locale) {
     try {
       await api('/api/auth/me', { method: 'PATCH', body: { locale } });
@@ -59,13 +81,21 @@ document.getElementById('logout').addEventListener('click', async (event) => {
 });
 
 // Back online: fetch fresh data instead of showing the saved copy.
+function refreshShown() {
+  const controller = router.controller(router.current());
+  if (controller && controller.refresh) controller.refresh();
+}
 onNetworkChange((online) => {
-  if (online && home.refresh) home.refresh();
+  if (online) refreshShown();
 });
 
 // Realtime hints (the API stays the truth). Same origin, session cookie.
 const socket = io({ path: '/socket.io' });
 socket.on('connect', () => {
-  if (!isOnline() && home.refresh) home.refresh();
+  if (!isOnline()) refreshShown();
 });
-socket.on('stock.changed', (payload) => home.onStockChanged && home.onStockChanged(payload));
+socket.on('stock.changed', (payload) => router.each('onStockChanged', payload));
+socket.on('order.updated', (payload) => router.each('onOrderUpdated', payload));
+// For the browser tests (and anyone curious): the socket has joined its rooms.
+socket.on('session.ready', () => { document.documentElement.dataset.live = '1'; });
+socket.on('disconnect', () => { delete document.documentElement.dataset.live; });

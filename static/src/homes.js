@@ -1,36 +1,13 @@
 // The home screen of each role. The server has already painted the headings and
 // empty states (templates/home/*.html); these fill in the data and keep it fresh.
-// Each home returns { rerender, onStockChanged, refresh } for the shell to call.
+// Each takes its screen's root element and returns { rerender, onStockChanged,
+// refresh } for the shell to call.
 import { api, NetworkError } from './api.js';
 import { currentLocale, t } from './i18n.js';
+import { debounce, el, number, savedDataNote } from './format.js';
 import { acknowledge, bindScanField, keepScan, recentScans } from './scan.js';
 
 const $ = (id) => document.getElementById(id);
-
-function number(n) {
-  return new Intl.NumberFormat(currentLocale()).format(n);
-}
-
-/** Say (or stop saying) that what is on screen is the copy saved for offline use. */
-function savedDataNote(fromCache) {
-  const note = $('data-note');
-  if (note) note.hidden = !fromCache;
-}
-
-function debounce(fn, ms) {
-  let timer = null;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // -- admin: counts of what the warehouse holds -------------------------------------
 
@@ -53,7 +30,7 @@ async function countAll(path) {
   return { count, more: Boolean(after), fromCache };
 }
 
-export function adminHome() {
+export function adminHome(boot, root) {
   const sources = { warehouses: '/api/warehouses', skus: '/api/skus', stock_rows: '/api/stock' };
   const results = {};
 
@@ -84,19 +61,20 @@ export function adminHome() {
     render();
   }
 
-  $('refresh')?.addEventListener('click', refresh);
+  root.querySelector('[data-part="refresh"]')?.addEventListener('click', refresh);
   refresh();
   const later = debounce(refresh, 1500);
   return { rerender: render, refresh, onStockChanged: later };
 }
 
-// -- seller: my stock, page by page -----------------------------------------------
+// -- seller: my stock, page by page (an admin's Stock screen too) ------------------
 
-export function sellerHome() {
-  const list = $('stock-list');
-  const empty = $('stock-empty');
-  const status = $('stock-status');
-  const more = $('load-more');
+export function stockScreen(boot, root) {
+  const part = (name) => root.querySelector(`[data-part="${name}"]`);
+  const list = part('list');
+  const empty = part('empty');
+  const status = part('status');
+  const more = part('more');
   let rows = []; // the items shown, in API order
   let cursor = null;
   const warehouseCodes = new Map();
@@ -158,7 +136,7 @@ export function sellerHome() {
   }
 
   more.addEventListener('click', () => load({ append: true }));
-  $('refresh')?.addEventListener('click', refresh);
+  part('refresh')?.addEventListener('click', refresh);
   refresh();
 
   // A stock.changed event updates its row in place; a row not on screen yet is
@@ -178,6 +156,8 @@ export function sellerHome() {
   }
   return { rerender: render, refresh, onStockChanged };
 }
+
+export const sellerHome = stockScreen;
 
 // -- picker: my tasks (none yet) and the scan field --------------------------------
 

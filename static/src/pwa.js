@@ -17,15 +17,18 @@ export function registerServiceWorker() {
   }
 }
 
-/** Forget what belongs to the logged-out user: saved API answers and the home page. */
+/** Forget what belongs to the logged-out user: saved API answers and their pages. */
 export async function forgetUserData() {
   if (!('caches' in window)) return;
   const names = await caches.keys();
   await Promise.all(names.map(async (name) => {
     if (name.startsWith('haicang-api')) return caches.delete(name);
     if (name.startsWith('haicang-shell')) {
+      // The pages painted for this user (home, orders, one order, stock); not /login.
       const cache = await caches.open(name);
-      return cache.delete('/', { ignoreSearch: true, ignoreVary: true });
+      const mine = /^\/(orders(\/\d+)?|stock)?$/;
+      const pages = (await cache.keys()).filter((request) => mine.test(new URL(request.url).pathname));
+      return Promise.all(pages.map((request) => cache.delete(request, { ignoreVary: true })));
     }
     return false;
   }));

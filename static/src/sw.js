@@ -4,7 +4,10 @@
 //   user, /) is precached at install, in a cache named after the build's version
 //   hash: a new build installs a new cache and the old one is deleted.
 // - Navigations are network-first: the freshest page when online, the saved shell
-//   when not (dead aisle Wi-Fi, a van between towers).
+//   when not (dead aisle Wi-Fi, a van between towers). The app's screens (/, /orders,
+//   /orders/<id>, /stock) are all one shell that routes by its URL, so a screen never
+//   saved falls back to another saved screen of the shell, which then shows the
+//   right one from the saved API answers.
 // - GET /api/* is network-first with the last answer saved as the fallback, marked
 //   X-Haicang-Offline: 1 so the page can say it is showing saved data.
 // - Anything else (POST and friends, Socket.IO, other hosts) is left to the network:
@@ -17,7 +20,15 @@ const VERSION = __VERSION__;
 const STATIC_URLS = __PRECACHE__;
 // Pages are fetched one by one: "/" redirects to /login when nobody is logged in,
 // and a redirect must never be cached as the page itself.
-const PAGE_URLS = ['/', '/login'];
+const PAGE_URLS = ['/', '/orders', '/login'];
+// The logged-in user's pages, saved by path (their query is the screen's filters):
+// forgotten when the session is gone.
+const USER_PAGE = /^\/(orders(\/\d+)?|stock)?\/?$/;
+
+/** The saved copy a path is kept under: /orders/12 is saved as itself. */
+function pageKey(pathname) {
+  return pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname;
+}
 const SHELL_CACHE = `haicang-shell-${VERSION}`;
 const API_CACHE = 'haicang-api-v1';
 const MATCH = { ignoreVary: true }; // Flask sends Vary: Cookie; the cache has no cookies
@@ -61,23 +72,34 @@ function offlinePage() {
     { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
 }
 
+async function forgetUserPages(cache) {
+  for (const request of await cache.keys()) {
+    const path = new URL(request.url).pathname;
+    if (path !== '/login' && USER_PAGE.test(path)) await cache.delete(request, MATCH);
+  }
+}
+
 async function navigate(request) {
   const url = new URL(request.url);
+  const key = pageKey(url.pathname);
+  const isPage = key === '/login' || USER_PAGE.test(key);
   const cache = await caches.open(SHELL_CACHE);
   try {
     const response = await fetch(request);
-    if (PAGE_URLS.includes(url.pathname)) {
+    if (isPage) {
       if (response.ok && response.type === 'basic' && !response.redirected) {
-        await cache.put(url.pathname, response.clone());
-      } else if (url.pathname === '/' && response.type === 'opaqueredirect') {
-        // Sent to /login: the session is gone, so is the right to see its home.
-        await cache.delete('/', MATCH);
+        await cache.put(key, response.clone());
+      } else if (key !== '/login' && response.type === 'opaqueredirect') {
+        // Sent to /login: the session is gone, so is the right to see its pages.
+        await forgetUserPages(cache);
       }
     }
     return response;
   } catch {
-    // No network: this page if saved, else the home shell, else the log-in page.
-    return (await cache.match(url.pathname, MATCH))
+    // No network: this page if saved; else, for one order, the saved order list;
+    // else the home shell (which shows the screen its URL names), else the log-in.
+    return (await cache.match(key, MATCH))
+      || (key.startsWith('/orders/') && await cache.match('/orders', MATCH))
       || (await cache.match('/', MATCH))
       || (await cache.match('/login', MATCH))
       || offlinePage();

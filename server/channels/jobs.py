@@ -1,0 +1,290 @@
+"""Channel jobs (RQ; inline without Redis).
+
+Why jobs: a webhook must be answered within seconds whatever the database is
+doing, so the request only stores the delivery and queues `process_webhook`;
+polling talks to slow, rate-limited APIs and must never hold a web request; pushes
+to the channels (stock, tracking) happen after the commit that caused them and are
+retried without blocking the floor's scans. Each order is its own transaction."""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..catalog.models import KitComponent
+from ..extensions import db
+from ..jobs import enqueue_after_commit, queue
+from ..models_base import utcnow
+from .adapters import adapter
+from .http import ChannelHTTPError, RateLimited
+from .models import ChannelAccount, ChannelSkuMapping, ChannelStockPush, WebhookReceipt
+from .normalise import UnreadablePayload
+from .services import components_for, dead_letter, ingest
+
+log = logging.getLogger(__name__)
+POLL_OVERLAP = timedelta(minutes=2)  # Amazon's clock and ours; the upsert is idempotent
+
+
+def _config(name: str, default):
+    return current_app.config.get(name, default)
+
+
+# -- webhooks -----------------------------------------------------------------------
+
+def process_webhook(receipt_id: int) -> dict:
+    receipt = db.session.get(WebhookReceipt, receipt_id)
+    if receipt is None or receipt.processed_at is not None:
+        return {"receipt_id": receipt_id, "action": "already processed"}
+    result = ingest(db.session, receipt.account_id, receipt.body,
+                    source=f"webhook:{receipt.topic}"[:64])
+    receipt = db.session.get(WebhookReceipt, receipt_id)
+    receipt.processed_at = utcnow()
+    db.session.commit()
+    return result.to_dict()
+
+
+# -- polling ------------------------------------------------------------------------
+
+def poll_account(account_id: int) -> dict:
+    """Fetch every order updated since the account's cursor and upsert each. The
+    cursor moves only when the whole poll succeeded, so a failure (a 429 past its
+    retries, a 5xx) loses nothing: the next poll asks again from the same point."""
+    account = db.session.get(ChannelAccount, account_id)
+    if account is None or not account.active:
+        return {"account_id": account_id, "skipped": "inactive or missing"}
+    started = utcnow()
+    lookback = timedelta(days=_config("CHANNEL_INITIAL_LOOKBACK_DAYS", 7))
+    since = account.last_updated_after or (started - lookback)
+    module = adapter(account.channel)
+    summary = {"account_id": account_id, "orders": [], "error": None}
+    try:
+        for raw in module.fetch(account, since, started):
+            result = ingest(db.session, account_id, raw, source="poll")
+            summary["orders"].append(result.to_dict())
+    except (ChannelHTTPError, UnreadablePayload, ValueError, KeyError) as error:
+        db.session.rollback()
+        summary["error"] = str(error)
+        account = db.session.get(ChannelAccount, account_id)
+        account.last_error = f"{started.isoformat()}: {error}"[:2000]
+        account.last_poll_at = started
+        db.session.commit()
+        retry = getattr(error, "retry_after", None)
+        q = queue()
+        if q is not None:
+            # Again once the platform lets us: Retry-After, or a backoff.
+            q.enqueue_in(timedelta(seconds=max(retry or 0, 30)), poll_account, account_id)
+        return summary
+    account = db.session.get(ChannelAccount, account_id)
+    account.last_updated_after = started - POLL_OVERLAP
+    account.cursor_token = None
+    account.last_poll_at = started
+    account.last_error = None
+    db.session.commit()
+    return summary
+
+
+def poll_all() -> list[dict]:
+    ids = db.session.scalars(select(ChannelAccount.id).where(ChannelAccount.active.is_(True))
+                             .order_by(ChannelAccount.id)).all()
+    return [poll_account(i) for i in ids]
+
+
+def schedule_polls(interval_seconds: int | None = None) -> None:
+    """Poll every account, flush pending stock pushes, and queue itself again (RQ's
+    scheduler runs it: `python -m server.worker` starts the worker with one)."""
+    interval = interval_seconds or _config("CHANNEL_POLL_INTERVAL", 300)
+    for account_id in db.session.scalars(select(ChannelAccount.id).where(
+            ChannelAccount.active.is_(True))).all():
+        q = queue()
+        if q is not None:
+            q.enqueue(poll_account, account_id)
+        else:
+            poll_account(account_id)
+    flush_stock_pushes()
+    q = queue()
+    if q is not None:
+        q.enqueue_in(timedelta(seconds=interval), schedule_polls, interval)
+
+
+# -- stock push-back ----------------------------------------------------------------
+
+def _accounts_and_skus_for(session: Session, sku_ids: list[int]) -> list[tuple[int, str, int]]:
+    kits = select(KitComponent.kit_sku_id).where(KitComponent.component_sku_id.in_(sku_ids))
+    return session.execute(
+        select(ChannelSkuMapping.account_id, ChannelSkuMapping.channel_sku,
+               ChannelSkuMapping.seller_id)
+        .join(ChannelAccount, ChannelAccount.id == ChannelSkuMapping.account_id)
+        .where(ChannelAccount.active.is_(True),
+               or_(ChannelSkuMapping.sku_id.in_(sku_ids), ChannelSkuMapping.sku_id.in_(kits)))
+        .distinct()).all()
+
+
+def stock_changed(sku_ids: list[int]) -> int:
+    """Mark the channel SKUs that sell these SKUs as needing a push. A SKU already
+    marked stays marked: a burst of changes is one pending push. Returns how many
+    rows became pending (each schedules one flush after the debounce window)."""
+    now = utcnow()
+    newly = 0
+    for account_id, channel_sku, seller_id in _accounts_and_skus_for(db.session, sku_ids):
+        row = db.session.scalar(select(ChannelStockPush).where(
+            ChannelStockPush.account_id == account_id,
+            ChannelStockPush.channel_sku == channel_sku).with_for_update())
+        if row is None:
+            row = ChannelStockPush(account_id=account_id, seller_id=seller_id,
+                                   channel_sku=channel_sku, dirty=False)
+            db.session.add(row)
+        if not row.dirty:
+            row.dirty, row.changed_at = True, now
+            newly += 1
+    db.session.commit()
+    q = queue()
+    if newly and q is not None:
+        window = _config("CHANNEL_PUSH_DEBOUNCE_SECONDS", 60)
+        q.enqueue_in(timedelta(seconds=window), flush_stock_pushes)
+    return newly
+
+
+def sellable(session: Session, account: ChannelAccount, channel_sku: str,
+             mapping: dict | None = None) -> int:
+    """What the channel may sell: available units over the seller's allowed
+    warehouses (all active ones if none is set), as whole channel units (a bundle
+    needs every component; a kit component per kit), minus the account's buffer,
+    capped, never below zero."""
+    from sqlalchemy import func
+
+    from ..auth.models import Seller
+    from ..inventory.models import Stock, Warehouse
+    components = (mapping or components_for(session, account)).get(channel_sku) or []
+    if not components:
+        return 0
+    seller = session.get(Seller, account.seller_id)
+    allowed = {w.id for w in seller.allowed_warehouses} or set(session.scalars(
+        select(Warehouse.id).where(Warehouse.active.is_(True))))
+
+    def free(sku_id: int) -> dict[int, int]:
+        rows = session.execute(select(Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
+                               .where(Stock.sku_id == sku_id, Stock.warehouse_id.in_(allowed))
+                               .group_by(Stock.warehouse_id)).all()
+        return {w: max(0, int(n)) for w, n in rows}
+
+    def units(sku_id: int) -> int:
+        parts = session.execute(select(KitComponent.component_sku_id, KitComponent.quantity)
+                                .where(KitComponent.kit_sku_id == sku_id)).all()
+        if not parts:
+            return sum(free(sku_id).values())
+        per_part = {c: (free(c), q) for c, q in parts}  # a kit ships from one warehouse
+        return sum(min(f.get(w, 0) // q for f, q in per_part.values()) for w in allowed)
+
+    whole = min(units(sku_id) // per for sku_id, per in components)
+    whole -= account.buffer or 0
+    if account.cap is not None:
+        whole = min(whole, account.cap)
+    return max(0, whole)
+
+
+def flush_stock_pushes(now=None) -> dict:
+    """Push every pending channel SKU whose last push is older than the debounce
+    window: at most one call per channel SKU per window, with the quantity of now."""
+    now = now or utcnow()
+    window = timedelta(seconds=_config("CHANNEL_PUSH_DEBOUNCE_SECONDS", 60))
+    rows = db.session.scalars(select(ChannelStockPush).where(ChannelStockPush.dirty.is_(True))
+                              .order_by(ChannelStockPush.account_id, ChannelStockPush.id)).all()
+    due: dict[int, list[ChannelStockPush]] = {}
+    waiting = 0
+    for row in rows:
+        if row.pushed_at is not None and row.pushed_at > now - window:
+            waiting += 1
+            continue
+        due.setdefault(row.account_id, []).append(row)
+    pushed = 0
+    for account_id, account_rows in due.items():
+        account = db.session.get(ChannelAccount, account_id)
+        mapping = components_for(db.session, account)
+        quantities = {r.channel_sku: sellable(db.session, account, r.channel_sku, mapping)
+                      for r in account_rows}
+        try:
+            adapter(account.channel).push_quantities(account, quantities)
+        except ChannelHTTPError as error:
+            for r in account_rows:
+                r.last_error = str(error)[:2000]
+            continue
+        for r in account_rows:
+            r.dirty, r.pushed_at, r.quantity, r.last_error = False, now, quantities[
+                r.channel_sku], None
+            pushed += 1
+    db.session.commit()
+    q = queue()
+    if waiting and q is not None:
+        q.enqueue_in(window, flush_stock_pushes)
+    return {"pushed": pushed, "waiting": waiting}
+
+
+# -- tracking push ------------------------------------------------------------------
+
+def push_tracking(order_ids: list[int]) -> list[dict]:
+    """Tell each order's channel its carrier and tracking numbers."""
+    from ..orders.models import Order
+    done = []
+    for order_id in order_ids:
+        order = db.session.get(Order, order_id)
+        if order is None or order.channel not in ("amazon", "ebay", "shopify", "temu"):
+            continue
+        account = db.session.scalar(select(ChannelAccount).where(
+            ChannelAccount.channel == order.channel,
+            ChannelAccount.account_key == order.account_key))
+        shipments = [s for s in order.shipments if s.tracking_number]
+        if account is None or not shipments or order.fulfilled_by_channel:
+            continue
+        try:
+            sent = adapter(order.channel).push_tracking(account, order, shipments)
+        except (ChannelHTTPError, KeyError) as error:
+            from ..orders.services import record
+            record(db.session, order, "tracking_push_failed", str(error)[:500])
+            db.session.commit()
+            if isinstance(error, RateLimited) and queue() is not None:
+                queue().enqueue_in(timedelta(seconds=max(error.retry_after or 0, 30)),
+                                   push_tracking, [order_id])
+            continue
+        from ..orders.services import record
+        record(db.session, order, "tracking_pushed",
+               f"tracking sent to {order.channel}: "
+               + ", ".join(s.tracking_number for s in shipments), data={"sent": sent})
+        db.session.commit()
+        done.append({"order_id": order_id, "sent": len(sent)})
+    return done
+
+
+# -- what triggers the pushes (no change to the inventory or orders packages) -------
+
+@sa_event.listens_for(Session, "before_flush")
+def _watch(session, _flush_context, _instances):
+    from ..inventory.models import StockMovement
+    from ..orders.models import OrderEvent
+    for obj in session.new:
+        if isinstance(obj, StockMovement) and (obj.delta_on_hand or obj.delta_reserved):
+            enqueue_after_commit(session, "server.channels.jobs.stock_changed", obj.sku_id)
+        elif isinstance(obj, OrderEvent) and obj.to_status == "shipped":
+            enqueue_after_commit(session, "server.channels.jobs.push_tracking", obj.order_id)
+
+
+def receive_webhook(account: ChannelAccount, webhook_id: str, topic: str, body: str):
+    """Store a verified delivery once. Returns the receipt, or None for a
+    duplicate (the platform retried a delivery we already have)."""
+    from sqlalchemy.exc import IntegrityError
+    savepoint = db.session.begin_nested()
+    try:
+        receipt = WebhookReceipt(account_id=account.id, webhook_id=webhook_id[:128],
+                                 topic=topic[:64], body=body, received_at=utcnow())
+        db.session.add(receipt)
+        db.session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        return None
+    return receipt
+
+
+__all__ = ["dead_letter", "flush_stock_pushes", "poll_account", "process_webhook",
+           "push_tracking", "stock_changed"]
