@@ -137,7 +137,9 @@ def seed_demo_command():
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--demo/--no-demo", default=False, help="load demo data first")
-def serve_command(host, port, demo):
+@click.option("--stream-every", default=30.0, show_default=True,
+              help="with --demo: a new marketplace order every N seconds (0: none)")
+def serve_command(host, port, demo, stream_every):
     """Migrate, then serve HTTP and Socket.IO (threading mode, one process)."""
     from . import demo as demo_module
     from .extensions import socketio
@@ -151,6 +153,15 @@ def serve_command(host, port, demo):
         click.echo("Demo log-ins:")
         for role, email, password in demo_module.logins():
             click.echo(f"  {role:<7} {email:<24} {password}")
+        # Give back this command's connection first: on SQLite an open transaction
+        # here would hold the lock that the stream and every request wait for.
+        db.session.remove()
+        if stream_every > 0:
+            from .channels.demo import start_stream
+            fake_url = start_stream(current_app._get_current_object(),
+                                    demo_module.SELLERS[0][1], stream_every)
+            click.echo(f"Orders stream in from a fake marketplace at {fake_url} "
+                       f"every {stream_every:g} s (Amazon, eBay, Shopify, Temu)")
     sys.stdout.flush()
     # Give back this command's connection: on SQLite an open read here would hold
     # the lock that every request then waits for.

@@ -187,3 +187,30 @@ def test_no_event_for_a_change_that_rolled_back(app, client, world):
             {"sku_id": world.sku_a.id, "warehouse_id": world.wh2.id, "quantity": 99}]})
     assert refused.status_code == 409
     assert watcher.get_received() == []
+
+
+def test_the_demo_streams_marketplace_orders_in(cli_app):
+    """Does `serve --demo`'s stream bring new Amazon, eBay, Shopify and Temu orders
+    in from the fake marketplace, allocated like any other?"""
+    import threading
+    import time
+
+    from server.channels.demo import start_stream
+    from server.orders.models import Order
+    assert cli_app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    stop = threading.Event()
+    start_stream(cli_app, "SZHOME", 0.2, stop)
+    try:
+        deadline, arrived = time.time() + 60, []
+        while time.time() < deadline and len({o.channel for o in arrived}) < 4:
+            time.sleep(0.5)
+            with cli_app.app_context():
+                arrived = db.session.scalars(select(Order).where(
+                    Order.account_key.like("demo-%"))).all()
+                db.session.expunge_all()
+                db.session.remove()
+        assert {o.channel for o in arrived} == {"amazon", "ebay", "shopify", "temu"}
+        assert {o.status for o in arrived} <= {"allocated", "backordered"}
+    finally:
+        stop.set()
+        time.sleep(0.5)
