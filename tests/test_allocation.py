@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server.allocation.jobs import allocate_backorders
 from server.allocation.services import allocate_order
 from server.catalog.services import set_kit_components
 from server.inventory import services as stock

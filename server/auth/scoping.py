@@ -57,3 +57,21 @@ def get_scoped(model, id_, user=None, what: str | None = None):
         name = what or model.__name__.lower()
         raise NotFound(f"No {name} {id_}", fields={f"{name}_id": ["not found"]})
     return row
+
+
+def owning_seller_id(requested: int | None, user=None) -> int:
+    """The seller a new row (SKU, order, channel account) belongs to. A seller
+    always writes as itself (naming another seller is a 404, as if it did not
+    exist); an admin must name an existing seller."""
+    from ..errors import InvalidInput
+    from .models import Seller
+    user = user if user is not None else principal()
+    if user.role == "seller":
+        if requested not in (None, user.seller_id):
+            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+        return user.seller_id
+    if requested is None:
+        raise InvalidInput("seller_id", "is required for an admin")
+    if db.session.get(Seller, requested) is None:
+        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    return requested

@@ -4,9 +4,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from ..api import keyset_page, page_schema, roles_required
-from ..auth.models import Seller
-from ..auth.scoping import get_scoped, principal, scoped
-from ..errors import InvalidInput, NotFound
+from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
 from ..extensions import db
 from . import services
 from .models import Sku, SkuBarcode
@@ -40,14 +38,7 @@ def list_skus(args):
 @blp.response(201, SkuSchema)
 def create_sku(args):
     user = principal()
-    if user.role == "seller":
-        if args.get("seller_id") not in (None, user.seller_id):
-            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
-        args["seller_id"] = user.seller_id
-    elif args.get("seller_id") is None:
-        raise InvalidInput("seller_id", "is required for an admin")
-    elif db.session.get(Seller, args["seller_id"]) is None:
-        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    args["seller_id"] = owning_seller_id(args.get("seller_id"), user)
     sku = services.create_sku(db.session, **args)
     db.session.commit()
     return sku

@@ -6,7 +6,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from ..api import keyset_page, page_schema, roles_required
-from ..auth.scoping import get_scoped, principal, scoped
+from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
 from ..errors import InvalidInput
 from ..extensions import db
 from ..jobs import enqueue
@@ -47,11 +47,7 @@ def list_accounts():
 @blp.arguments(AccountSchema)
 @blp.response(201, AccountSchema)
 def create_account(args):
-    user = principal()
-    if user.role == "seller":
-        args["seller_id"] = user.seller_id
-    elif not args.get("seller_id"):
-        raise InvalidInput("seller_id", "is required for an admin")
+    args["seller_id"] = owning_seller_id(args.get("seller_id"))
     account = services.create_account(db.session, **args)
     db.session.commit()
     return account

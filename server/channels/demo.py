@@ -4,7 +4,6 @@ thread polls them in, as the RQ scheduler would with Redis. A new user watching 
 order screen sees orders arrive, get allocated, and (when stock is short) wait."""
 import logging
 import threading
-import time
 
 from sqlalchemy import select
 

@@ -8,8 +8,8 @@ from ..allocation import jobs as allocation_jobs
 from ..allocation.services import allocate_order
 from ..api import keyset_page, page_schema, roles_required
 from ..auth.models import Seller
-from ..auth.scoping import get_scoped, principal, scoped
-from ..errors import InvalidInput, NotFound
+from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
+from ..errors import NotFound
 from ..extensions import db
 from ..inventory.models import Warehouse
 from . import fulfilment, services
@@ -62,14 +62,7 @@ def create_order(args):
     """Create an order (manual, or a channel's pushed by an integration) and, unless
     `allocate` is false, allocate it and reserve its stock in the same transaction."""
     user = principal()
-    if user.role == "seller":
-        if args.get("seller_id") not in (None, user.seller_id):
-            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
-        args["seller_id"] = user.seller_id
-    elif args.get("seller_id") is None:
-        raise InvalidInput("seller_id", "is required for an admin")
-    elif db.session.get(Seller, args["seller_id"]) is None:
-        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+    args["seller_id"] = owning_seller_id(args.get("seller_id"), user)
     allocate = args.pop("allocate")
     order = services.create_order(db.session, user_id=user.id, **args)
     if allocate and order.status == "received":
