@@ -50,12 +50,30 @@ const noDocLinks = {
   },
 };
 
+// zxing-wasm names a CDN as the default home of its .wasm; camera.js always sets its
+// own (locateFile), and the default becomes our copy too, so no host is named.
+const noCdn = {
+  name: 'no-cdn',
+  setup(build) {
+    build.onLoad({ filter: /(zxing-wasm[\\/]dist[\\/]es[\\/]share|barcode-detector[\\/]dist[\\/]es[\\/]zxing-exported)\.js$/ }, async (args) => {
+      const source = await fs.readFile(args.path, 'utf8');
+      return {
+        contents: source.replace(/https:\/\/fastly\.jsdelivr\.net\/npm\/zxing-wasm@[^/]+\/dist\/\$\{[^}]+\}\//g,
+          '/static/dist/'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const pages = await esbuild.build({
   absWorkingDir: ROOT,
   entryPoints: [
     { in: 'static/src/login.js', out: 'login' },
     { in: 'static/src/app.js', out: 'app' },
     { in: 'static/src/api-docs.js', out: 'api-docs' },
+    // Loaded on demand by the floor's camera button (static/src/floor.js).
+    { in: 'static/src/camera.js', out: 'camera' },
     { in: 'static/src/app.css', out: 'app' },
   ],
   outdir: DIST,
@@ -70,7 +88,7 @@ const pages = await esbuild.build({
   // bundle itself carries no URLs from them.
   legalComments: 'external',
   metafile: true,
-  plugins: [noDocLinks],
+  plugins: [noDocLinks, noCdn],
   logLevel: 'warning',
 });
 
@@ -93,6 +111,10 @@ for (const file of ['swagger-ui-bundle.js', 'swagger-ui.css', 'swagger-ui-bundle
   'LICENSE', 'NOTICE']) {
   await fs.copyFile(path.join(SWAGGER_SRC, file), path.join(SWAGGER_DIST, file));
 }
+
+// The ZXing reader's WebAssembly for camera.js, under a fixed name it asks for.
+await fs.copyFile(path.join(ROOT, 'node_modules', 'zxing-wasm', 'dist', 'reader', 'zxing_reader.wasm'),
+  path.join(DIST, 'zxing_reader.wasm'));
 
 // -- 2. the service worker and its precache list -------------------------------------------
 
@@ -154,7 +176,7 @@ let failed = false;
 // A URL with a host: "https://cdn...", "//unpkg.com/...". Our code calls only
 // relative paths; a host here would be a request the offline shell cannot make.
 const REMOTE = /(?:https?:|wss?:)?\/\/(?:[a-z0-9-]+\.)+[a-z]{2,}(?![a-z0-9-])/gi;
-for (const name of ['login.js', 'app.js']) {
+for (const name of ['login.js', 'app.js', 'camera.js']) {
   const { text } = await gz(name);
   const hosts = [...new Set(text.match(REMOTE) || [])];
   if (hosts.length) {
@@ -171,7 +193,7 @@ if ((swText.match(REMOTE) || []).length) {
 console.log(`\nHaicang PWA build ${version} → ${rel(DIST)}/`);
 for (const [name, file] of Object.entries(assets)) {
   const { raw, gzip } = await gz(name);
-  console.log(`  ${file.padEnd(32)} ${kb(raw).padStart(10)}  ${kb(gzip).padStart(9)} gzip`);
+  console.log(`  ${file.padEnd(34)} ${kb(raw).padStart(10)}  ${kb(gzip).padStart(9)} gzip`);
 }
 const sw = await fs.readFile(path.join(DIST, 'sw.js'));
 console.log(`  ${'dist/sw.js'.padEnd(32)} ${kb(sw.length).padStart(10)}  ${kb(gzipSync(sw, { level: 9 }).length).padStart(9)} gzip`);

@@ -349,3 +349,10 @@ def ship_confirm(ctx, args):
             s.status != "labelled" for s in order.shipments):
         ship_order(ctx.session, order, user_id=ctx.user.id)
     return "applied", {**detail, "status": "shipped"}
+
+
+@mutation("scan.undone")
+def scan_undone(ctx, args):
+    """A scan the person undid before it was sent. Ids have no gaps, so the device
+    still sends its id, under this name: it changes nothing and says so."""
+    return "applied", {"undone": True}

@@ -129,9 +129,10 @@ def _safe_next(target: str | None) -> str:
 # with all of the role's screens in it, the one the URL names shown and painted by
 # the server; the script then switches screens with the history API, so a reload
 # and the back button both land where they should, online or from the saved shell.
-SCREENS = {"admin": ("home", "orders", "order", "stock"),
+FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "exceptions")
+SCREENS = {"admin": ("home", "orders", "order", "stock", *FLOOR),
            "seller": ("home", "orders", "order"),
-           "picker": ("home",), "driver": ("home",)}
+           "picker": ("home", *FLOOR), "driver": ("home",)}
 
 
 def _role() -> str:
@@ -147,6 +148,7 @@ def _shell(screen: str, status: int = 200, **context):
     boot = {"id": current_user.id, "role": role, "locale": current_user.locale,
             "screen": screen, "screens": list(SCREENS[role]),
             "seller_id": current_user.seller_id,
+            "camera_js": asset_url("camera.js"),
             "warehouses": [{"id": w.id, "code": w.code, "name": w.name}
                            for w in current_user.warehouses]}
     if "orders" in SCREENS[role]:
@@ -167,7 +169,9 @@ def _shell(screen: str, status: int = 200, **context):
         context.update(money=view.money, orders_url=view.orders_url, plural=view.plural,
                        sellers=boot.get("sellers", {}))
     title_key = {"home": f"{role}.title", "orders": "orders.title", "order": "order.title",
-                 "stock": "stock.title"}[screen]
+                 "stock": "stock.title", "tasks": "floor.tasks_title"}.get(
+        screen, f"floor.{screen}_title")
+    context.setdefault("task_id", None)
     page = render_template("app.html", user=current_user, role=role, boot=boot,
                            screen=screen, screens=SCREENS[role], title_key=title_key,
                            statuses=STATUSES, channels=CHANNELS, exceptions=EXCEPTIONS,
@@ -224,6 +228,35 @@ def stock():
     if "stock" not in SCREENS[_role()]:
         return redirect(url_for("web.home"))
     return _shell("stock")
+
+
+# -- the floor (pickers and admins): one shell, each screen painted empty and filled
+#    by static/src/floor.js from the data kept on the device (so also offline).
+
+def _floor(screen: str, **context):
+    if screen not in SCREENS[_role()]:
+        return redirect(url_for("web.home"))
+    return _shell(screen, **context)
+
+
+@bp.route("/floor")
+@login_required
+def floor_tasks():
+    """My tasks: open pick tasks and exceptions of my warehouse."""
+    return _floor("tasks")
+
+
+@bp.route("/floor/pick/<int:task_id>")
+@login_required
+def floor_pick(task_id):
+    """One pick list, in walking order: scan the bin, then the item."""
+    return _floor("pick", task_id=task_id)
+
+
+@bp.route("/floor/<any(receive, move, count, ship, exceptions):screen>")
+@login_required
+def floor_screen(screen):
+    return _floor(screen)
 
 
 @bp.route("/login")

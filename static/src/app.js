@@ -11,14 +11,22 @@ import { applyTranslations, pickLocale, setLocale, t } from './i18n.js';
 import { bindLanguageSwitch } from './langswitch.js';
 import { isOnline, onNetworkChange, watchNetwork } from './net.js';
 import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
+import {
+  countScreen, exceptionsScreen, moveScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
+} from './floor.js';
 import { forgetUserData, registerServiceWorker } from './pwa.js';
 import { createRouter } from './router.js';
+import { startSync, syncNow } from './sync.js';
 
 const boot = JSON.parse(document.getElementById('boot').textContent);
 const HOMES = { admin: adminHome, seller: sellerHome, picker: pickerHome, driver: driverHome };
 const TITLES = {
   home: `${boot.role}.title`, orders: 'orders.title', order: 'order.title', stock: 'stock.title',
+  tasks: 'floor.tasks_title', pick: 'floor.pick_title', receive: 'floor.receive_title',
+  move: 'floor.move_title', count: 'floor.count_title', ship: 'floor.ship_title',
+  exceptions: 'floor.exceptions_title',
 };
+const FLOOR = (boot.screens || []).includes('tasks');
 
 setLocale(pickLocale(boot.locale));
 applyTranslations();
@@ -44,9 +52,18 @@ const router = createRouter({
     orders: (root) => ordersScreen(boot, root),
     order: (root) => orderScreen(boot, root),
     stock: (root) => stockScreen(boot, root),
+    tasks: (root) => tasksScreen(boot, root),
+    pick: (root) => pickScreen(boot, root),
+    receive: (root) => receiveScreen(boot, root),
+    move: (root) => moveScreen(boot, root),
+    count: (root) => countScreen(boot, root),
+    ship: (root) => shipScreen(boot, root),
+    exceptions: (root) => exceptionsScreen(boot, root),
   },
 });
 boot.router = router;
+// The floor's outbox: pushed now, and whenever the network comes back.
+if (FLOOR) startSync();
 router.start();
 
 bindLanguageSwitch({
@@ -96,6 +113,12 @@ socket.on('connect', () => {
 });
 socket.on('stock.changed', (payload) => router.each('onStockChanged', payload));
 socket.on('order.updated', (payload) => router.each('onOrderUpdated', payload));
+// Floor hints: pull sooner (the pull is what makes the device right).
+if (FLOOR) {
+  for (const name of ['task.assigned', 'task.changed', 'sync.conflict', 'stock.changed']) {
+    socket.on(name, () => syncNow());
+  }
+}
 // For the browser tests (and anyone curious): the socket has joined its rooms.
 socket.on('session.ready', () => { document.documentElement.dataset.live = '1'; });
 socket.on('disconnect', () => { delete document.documentElement.dataset.live; });

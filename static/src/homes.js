@@ -115,6 +115,11 @@ export function stockScreen(boot, root) {
   async function load({ append = false } = {}) {
     const query = new URLSearchParams({ limit: '20' });
     if (append && cursor) query.set('after', cursor);
+    // /stock?sku_id=…&warehouse_id=…: one SKU's rows (a link from elsewhere, a lookup).
+    const asked = new URLSearchParams(location.search);
+    for (const name of ['sku_id', 'warehouse_id']) {
+      if (/^\d+$/.test(asked.get(name) || '')) query.set(name, asked.get(name));
+    }
     status.hidden = false;
     status.textContent = t('common.loading');
     try {

@@ -26,7 +26,7 @@ export async function forgetUserData() {
     if (name.startsWith('haicang-shell')) {
       // The pages painted for this user (home, orders, one order, stock); not /login.
       const cache = await caches.open(name);
-      const mine = /^\/(orders(\/\d+)?|stock)?$/;
+      const mine = /^\/(orders(\/\d+)?|stock|floor(\/.*)?)?$/;
       const pages = (await cache.keys()).filter((request) => mine.test(new URL(request.url).pathname));
       return Promise.all(pages.map((request) => cache.delete(request, { ignoreVary: true })));
     }

@@ -10,6 +10,13 @@ const ROUTES = [
   { name: 'orders', re: /^\/orders\/?$/ },
   { name: 'order', re: /^\/orders\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
   { name: 'stock', re: /^\/stock\/?$/ },
+  { name: 'tasks', re: /^\/floor\/?$/ },
+  { name: 'pick', re: /^\/floor\/pick\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
+  { name: 'receive', re: /^\/floor\/receive\/?$/ },
+  { name: 'move', re: /^\/floor\/move\/?$/ },
+  { name: 'count', re: /^\/floor\/count\/?$/ },
+  { name: 'ship', re: /^\/floor\/ship\/?$/ },
+  { name: 'exceptions', re: /^\/floor\/exceptions\/?$/ },
 ];
 
 export function matchRoute(pathname) {

@@ -3,18 +3,7 @@
 // and empties the field at once, so scans a fraction of a second apart stay
 // separate and in order (odoo#3564). Every scan is written to IndexedDB before
 // anything else happens with it, so nothing scanned is lost on a reload.
-import { openDB } from 'idb';
-
-let dbPromise = null;
-function db() {
-  dbPromise = dbPromise || openDB('haicang', 1, {
-    upgrade(database) {
-      const scans = database.createObjectStore('scans', { keyPath: 'id', autoIncrement: true });
-      scans.createIndex('by_user', 'user_id');
-    },
-  });
-  return dbPromise;
-}
+import { db } from './db.js';
 
 /** Keep one scan on the device. IndexedDB runs the writes in the order they start. */
 export async function keepScan(userId, value) {
@@ -54,6 +43,15 @@ export function acknowledge(box) {
   box.classList.remove('flash-ok');
   void box.offsetWidth; // restart the animation for scans in quick succession
   box.classList.add('flash-ok');
+}
+
+/** A refused scan: a low, long tone, a double buzz and red. */
+export function refuse(box) {
+  beep(220, 350);
+  if (navigator.vibrate) navigator.vibrate([180, 90, 180]);
+  box.classList.remove('flash-bad');
+  void box.offsetWidth;
+  box.classList.add('flash-bad');
 }
 
 /**

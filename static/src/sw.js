@@ -13,17 +13,26 @@
 // - Anything else (POST and friends, Socket.IO, other hosts) is left to the network:
 //   a state change is never answered from a cache.
 //
+// - The floor (/floor, /floor/pick/<id>, /floor/receive …) is one more shell page
+//   of the same kind; its data lives in IndexedDB, not here. /api/sync/* is never
+//   answered from a cache (a replayed pull would undo newer local data).
+// - Background Sync: the `sync` event pushes the outbox (static/src/outbox.js)
+//   even with the page closed, then tells any open page.
+// - Other files of the build (the camera bundle, the ZXing .wasm) are cached the
+//   first time they are used.
+//
 // build.mjs defines __VERSION__ and __PRECACHE__ (the list of static shell files).
+import { flush, pull } from './outbox.js';
 
 /* global __VERSION__, __PRECACHE__ */
 const VERSION = __VERSION__;
 const STATIC_URLS = __PRECACHE__;
 // Pages are fetched one by one: "/" redirects to /login when nobody is logged in,
 // and a redirect must never be cached as the page itself.
-const PAGE_URLS = ['/', '/orders', '/login'];
+const PAGE_URLS = ['/', '/orders', '/floor', '/login'];
 // The logged-in user's pages, saved by path (their query is the screen's filters):
 // forgotten when the session is gone.
-const USER_PAGE = /^\/(orders(\/\d+)?|stock)?\/?$/;
+const USER_PAGE = /^\/(orders(\/\d+)?|stock|floor(\/(pick\/\d+|receive|move|count|ship|exceptions))?)?\/?$/;
 
 /** The saved copy a path is kept under: /orders/12 is saved as itself. */
 function pageKey(pathname) {
@@ -100,6 +109,7 @@ async function navigate(request) {
     // else the home shell (which shows the screen its URL names), else the log-in.
     return (await cache.match(key, MATCH))
       || (key.startsWith('/orders/') && await cache.match('/orders', MATCH))
+      || (key.startsWith('/floor/') && await cache.match('/floor', MATCH))
       || (await cache.match('/', MATCH))
       || (await cache.match('/login', MATCH))
       || offlinePage();
@@ -130,6 +140,60 @@ async function cacheFirst(request) {
   return saved || fetch(request);
 }
 
+/** A build file not in the precache (camera bundle, .wasm): saved on first use. */
+async function cacheOnUse(request) {
+  const saved = await caches.match(request, MATCH);
+  if (saved) return saved;
+  const response = await fetch(request);
+  if (response.ok) {
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+// -- Background Sync: push the outbox with no page open -------------------------------
+
+async function fetchJson(path, options = {}) {
+  const response = await fetch(path, { credentials: 'same-origin', ...options });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}
+
+const workerTransport = {
+  async post(path, body) {
+    const { csrf_token: token } = await fetchJson('/api/auth/csrf', { cache: 'no-store' });
+    return fetchJson(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': token },
+      body: JSON.stringify(body),
+    });
+  },
+  get: (path) => fetchJson(path, { cache: 'no-store', headers: { Accept: 'application/json' } }),
+};
+
+async function tellPages(kind) {
+  for (const client of await self.clients.matchAll({ type: 'window' })) {
+    client.postMessage({ type: 'haicang-outbox', kind });
+  }
+}
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'haicang-outbox') return;
+  event.waitUntil((async () => {
+    const result = await flush(workerTransport);
+    // Rejecting makes the browser try again later, with its own back-off.
+    if (!result.ok) throw result.error || new Error('push failed');
+    await tellPages('outbox');
+    try {
+      await pull(workerTransport);
+      await tellPages('data');
+    } catch {
+      // The pull is a nicety here: the page pulls when it next runs.
+    }
+  })());
+});
+
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET') return; // never cache or replay a state change
@@ -142,8 +206,11 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith('/api/')) {
     // A fresh token each time: a saved one would be wrong after the next log-in.
     if (url.pathname === '/api/auth/csrf') return;
+    if (url.pathname.startsWith('/api/sync/')) return;
     event.respondWith(apiNetworkFirst(request));
   } else if (STATIC_URLS.includes(url.pathname)) {
     event.respondWith(cacheFirst(request));
+  } else if (url.pathname.startsWith('/static/dist/') && !url.pathname.endsWith('.map')) {
+    event.respondWith(cacheOnUse(request));
   }
 });

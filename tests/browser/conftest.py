@@ -30,6 +30,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 PHONE = {"width": 360, "height": 740}
+# Lets context.route() see the service worker's own fetches too, so a test can cut
+# the server off for the worker as well as for the page (SYNC.md, browser notes).
+# Read by Playwright's driver when it starts: set before the first browser launch.
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 DEMO_PASSWORD = "haicang-demo"
 
 
