@@ -7,5 +7,5 @@ from .inventory.models import Bin, Reservation, Stock, StockMovement, Warehouse 
 from .orders.models import Order, OrderAllocation, OrderEvent, OrderLine  # noqa: F401
 from .channels.models import (ChannelAccount, ChannelSkuMapping, ChannelStockPush,  # noqa: F401
                               DeadLetter, WebhookReceipt)
-from .warehouse.models import Task  # noqa: F401
+from .warehouse.models import InboundLine, InboundShipment, Task, TaskLine  # noqa: F401
 from sync.models import SyncChange, SyncDevice, SyncMutation  # noqa: F401,E402

@@ -100,16 +100,15 @@ def _ensure_stock_row(session: Session, sku: Sku, bin_: Bin) -> int:
 
 
 def lock_stock_rows(session: Session, pairs: list[tuple[int, int]]) -> list[Stock]:
-    """Make sure the stock rows of these (sku_id, bin_id) pairs exist, then lock them
-    all in primary-key order: for a caller about to change several in one
-    transaction (a batch of scans), so that it never waits in a cycle."""
-    skus = {s.id: s for s in session.scalars(select(Sku).where(
-        Sku.id.in_({p[0] for p in pairs})))}
-    bins = {b.id: b for b in session.scalars(select(Bin).where(
-        Bin.id.in_({p[1] for p in pairs})))}
-    ids = [_ensure_stock_row(session, skus[s], bins[b]) for s, b in sorted(pairs)
-           if s in skus and b in bins]
-    return _lock(session, Stock.id.in_(ids)) if ids else []
+    """Lock the existing stock rows of these (sku_id, bin_id) pairs, all in
+    primary-key order: for a caller about to change several in one transaction (a
+    batch of scans), so that it never waits in a cycle. Rows that do not exist yet
+    are not created here (a refused scan must leave nothing behind); the operation
+    that needs one creates it."""
+    if not pairs:
+        return []
+    return _lock(session, or_(*(and_(Stock.sku_id == s, Stock.bin_id == b)
+                                for s, b in sorted(set(pairs)))))
 
 
 def _lock(session: Session, *conditions) -> list[Stock]:

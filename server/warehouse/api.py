@@ -10,15 +10,15 @@ from sync import engine
 from sync.models import SyncChange
 
 from ..api import PageArgs, keyset_page, page_schema, roles_required
-from ..auth.scoping import apply_scope, get_scoped, principal, scoped
+from ..auth.scoping import apply_scope, get_scoped, owning_seller_id, principal, scoped
 from ..extensions import db
 from ..inventory.models import Stock, Warehouse
-from ..inventory.schemas import StockSchema
+from ..inventory.schemas import BinSchema, StockSchema
 from ..models_base import utcnow
 from ..orders.models import Order, OrderAllocation, OrderLine
 from ..orders.schemas import OrderSummarySchema
 from . import mutations  # noqa: F401  registers the mutation handlers
-from .models import Task
+from .models import InboundShipment, Task
 
 blp = Blueprint("floor", __name__, url_prefix="/api",
                 description="Offline sync (push/pull) and the floor's exception tasks")
@@ -221,6 +221,107 @@ def release_wave(args):
                    order_ids=args["order_ids"], user_id=principal().id)
     db.session.commit()
     return task
+
+
+class InboundLineArgs(ma.Schema):
+    sku_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**6))
+
+
+class InboundArgs(ma.Schema):
+    seller_id = fields.Integer(strict=True, metadata={"description": "admins only"})
+    warehouse_id = fields.Integer(required=True, strict=True)
+    reference = fields.String(required=True, validate=validate.Length(1, 64))
+    expected_at = fields.AwareDateTime(load_default=None)
+    lines = fields.List(fields.Nested(InboundLineArgs), required=True,
+                        validate=validate.Length(1, 1000))
+
+
+class InboundLineSchema(ma.Schema):
+    id = fields.Integer()
+    sku_id = fields.Integer()
+    sku_code = fields.Function(lambda l: l.sku.code)
+    quantity_expected = fields.Integer()
+    quantity_received = fields.Integer()
+    quantity_damaged = fields.Integer()
+
+
+class InboundSchema(ma.Schema):
+    id = fields.Integer()
+    warehouse_id = fields.Integer()
+    seller_id = fields.Integer()
+    reference = fields.String()
+    status = fields.String()
+    expected_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(InboundLineSchema))
+
+
+class InboundQueryArgs(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["expected", "receiving", "closed"]))
+
+
+class SuggestArgs(ma.Schema):
+    warehouse_id = fields.Integer(required=True)
+    sku_id = fields.Integer(required=True)
+
+
+@blp.route("/inbound", methods=["POST"])
+@roles_required("admin", "seller")
+@blp.arguments(InboundArgs)
+@blp.response(201, InboundSchema)
+def create_inbound(args):
+    """Announce a container or ASN: the SKUs and quantities a warehouse should expect."""
+    from .services import create_inbound as create
+    seller_id = owning_seller_id(args.pop("seller_id", None))
+    get_scoped(Warehouse, args["warehouse_id"], what="warehouse")
+    inbound = create(db.session, seller_id=seller_id, **args)
+    db.session.commit()
+    return inbound
+
+
+@blp.route("/inbound")
+@blp.arguments(InboundQueryArgs, location="query")
+@blp.response(200, page_schema(InboundSchema, "InboundPage"))
+def list_inbound(args):
+    stmt = scoped(InboundShipment)
+    if args["status"]:
+        stmt = stmt.where(InboundShipment.status == args["status"])
+    return keyset_page(stmt, InboundShipment.id, args, descending=True)
+
+
+@blp.route("/inbound/<int:inbound_id>")
+@blp.response(200, InboundSchema)
+def get_inbound(inbound_id):
+    return get_scoped(InboundShipment, inbound_id, what="inbound")
+
+
+@blp.route("/inbound/<int:inbound_id>/close", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.response(200, InboundSchema)
+def close_inbound(inbound_id):
+    """Close receiving: over, short and damaged lines become exceptions."""
+    from .services import close_inbound as close
+    inbound = get_scoped(InboundShipment, inbound_id, what="inbound")
+    close(db.session, inbound, user_id=principal().id)
+    db.session.commit()
+    return inbound
+
+
+@blp.route("/putaway/suggest")
+@blp.arguments(SuggestArgs, location="query")
+@blp.response(200, BinSchema)
+def suggest(args):
+    """The bin to put a SKU away in: where most of it already is, else the first
+    empty storage bin in walking order."""
+    from ..errors import NotFound
+    from .services import suggest_bin
+    get_scoped(Warehouse, args["warehouse_id"], what="warehouse")
+    target = suggest_bin(db.session, args["warehouse_id"], args["sku_id"])
+    if target is None:
+        raise NotFound("No free storage bin", fields={"warehouse_id": ["no free bin"]})
+    return target
 
 
 @blp.route("/tasks/<int:task_id>/claim", methods=["POST"])

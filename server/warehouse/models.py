@@ -1,6 +1,6 @@
-"""Floor tasks: pick waves (lines sorted in walking order) and the exceptions a
-supervisor resolves (short picks, counts that disagree, sync conflicts, damage).
-Receiving, putaway and count tasks follow."""
+"""The floor's work: inbound shipments to receive, pick waves (lines sorted in
+walking order), and the exceptions a supervisor resolves (short picks, counts that
+disagree, receiving differences, sync conflicts, damage)."""
 from datetime import datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
@@ -71,3 +71,48 @@ class TaskLine(db.Model):
     @property
     def open_quantity(self) -> int:
         return self.quantity - self.quantity_done - self.quantity_short
+
+
+class InboundShipment(Timestamps, db.Model):
+    """A container or ASN a seller announced: what is expected to arrive, and what
+    did (received, damaged). Closing it records every difference as an exception."""
+    __tablename__ = "inbound_shipments"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        CheckConstraint("status IN ('expected', 'receiving', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="expected")
+    expected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list["InboundLine"]] = relationship(
+        back_populates="inbound", cascade="all, delete-orphan", order_by="InboundLine.id")
+
+
+class InboundLine(db.Model):
+    __tablename__ = "inbound_lines"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        CheckConstraint("quantity_expected > 0", name="expected_positive"),
+        CheckConstraint("quantity_received >= 0 AND quantity_damaged >= 0", name="counts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_shipments.id",
+                                                       ondelete="CASCADE"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    quantity_expected: Mapped[int] = mapped_column(Integer)
+    quantity_received: Mapped[int] = mapped_column(Integer, default=0)
+    quantity_damaged: Mapped[int] = mapped_column(Integer, default=0)
+
+    inbound: Mapped[InboundShipment] = relationship(back_populates="lines")
+    sku = relationship("Sku")

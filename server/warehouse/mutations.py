@@ -104,15 +104,57 @@ def _locks_move(ctx, args):
     return [(sku.id, source.id), (sku.id, target.id)]
 
 
+def _inbound_line(ctx, args, bin_, sku):
+    from .models import InboundLine, InboundShipment
+    inbound_id = args.get("inbound_id")
+    if not isinstance(inbound_id, int) or isinstance(inbound_id, bool):
+        raise Rejected("inbound_id", "must be an inbound shipment's id")
+    inbound = ctx.session.scalars(apply_scope(select(InboundShipment), InboundShipment,
+                                              ctx.user).where(
+        InboundShipment.id == inbound_id)).first()
+    if inbound is None or inbound.warehouse_id != bin_.warehouse_id:
+        raise Rejected("inbound_id", "no such inbound shipment in this warehouse")
+    if inbound.status == "closed":
+        raise Rejected("inbound_id", f"{inbound.reference} is closed")
+    line = ctx.session.scalar(select(InboundLine).where(InboundLine.inbound_id == inbound.id,
+                                                        InboundLine.sku_id == sku.id))
+    if line is None:
+        raise Rejected("sku", f"{sku.code} is not on {inbound.reference}: set it aside for "
+                              "a supervisor")
+    inbound.status = "receiving"
+    return line
+
+
 @mutation("receive.scan", locks=_locks_bin_sku)
 def receive_scan(ctx, args):
-    """Units scanned into a bin (receiving, or putaway straight from the dock)."""
+    """Units scanned into a bin (the dock, or straight to a shelf), against an
+    inbound shipment when `inbound_id` is given; `damaged: true` records damaged
+    units on the shipment without making them stock. The answer suggests where to
+    put the units away."""
+    from .services import suggest_bin
     bin_ = _bin(ctx, args)
     sku = _sku(ctx, args, bin_)
-    stock = inventory.receive(ctx.session, sku_id=sku.id, bin_id=bin_.id, quantity=_qty(args),
-                              reason="received", reference=str(args.get("reference", ""))[:128],
-                              user_id=ctx.user.id)
-    return "applied", _stock_detail(stock)
+    qty = _qty(args)
+    line = _inbound_line(ctx, args, bin_, sku) if "inbound_id" in args else None
+    if args.get("damaged"):
+        if line is None:
+            raise Rejected("inbound_id", "damaged units are recorded on an inbound shipment")
+        line.quantity_damaged += qty
+        return "applied", {"warehouse_id": bin_.warehouse_id, "inbound_line_id": line.id,
+                           "damaged": line.quantity_damaged}
+    stock = inventory.receive(ctx.session, sku_id=sku.id, bin_id=bin_.id, quantity=qty,
+                              reason="received", user_id=ctx.user.id,
+                              reference=(f"inbound:{line.inbound_id}" if line else
+                                         str(args.get("reference", ""))[:128]))
+    detail = _stock_detail(stock)
+    if line is not None:
+        line.quantity_received += qty
+        detail.update(inbound_line_id=line.id, received=line.quantity_received,
+                      expected=line.quantity_expected)
+    if bin_.kind != "storage":
+        target = suggest_bin(ctx.session, bin_.warehouse_id, sku.id)
+        detail["suggested_bin"] = target.code if target else None
+    return "applied", detail
 
 
 @mutation("stock.move", locks=_locks_move)

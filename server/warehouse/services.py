@@ -9,7 +9,7 @@ from ..events import emit_after_commit, room_for_warehouse
 from ..inventory.models import Bin, Reservation, Warehouse
 from ..orders.fulfilment import release_to_floor
 from ..orders.models import Order, OrderAllocation
-from .models import Task, TaskLine
+from .models import InboundLine, InboundShipment, Task, TaskLine
 
 
 def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
@@ -65,3 +65,76 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
                                                  "title": task.title},
                       [room_for_warehouse(warehouse_id)])
     return task
+
+
+# -- receiving and putaway ----------------------------------------------------------
+
+def create_inbound(session: Session, *, seller_id: int, warehouse_id: int, reference: str,
+                   lines: list[dict], expected_at=None) -> InboundShipment:
+    """Announce a container or ASN: `lines` [{sku_id, quantity}] of the seller's SKUs."""
+    from ..catalog.models import Sku
+    if session.get(Warehouse, warehouse_id) is None:
+        raise NotFound("No such warehouse", fields={"warehouse_id": ["not found"]})
+    if not lines:
+        raise InvalidInput("lines", "an inbound shipment needs at least one line")
+    inbound = InboundShipment(warehouse_id=warehouse_id, seller_id=seller_id,
+                              reference=reference.strip(), status="expected",
+                              expected_at=expected_at)
+    for i, line in enumerate(lines):
+        sku = session.get(Sku, line["sku_id"])
+        if sku is None or sku.seller_id != seller_id:
+            raise NotFound(f"No SKU {line['sku_id']}",
+                           fields={f"lines.{i}.sku_id": ["not found"]})
+        inbound.lines.append(InboundLine(warehouse_id=warehouse_id, seller_id=seller_id,
+                                         sku_id=sku.id, quantity_expected=line["quantity"]))
+    session.add(inbound)
+    session.flush()
+    return inbound
+
+
+def close_inbound(session: Session, inbound, *, user_id: int | None = None) -> list[Task]:
+    """Close the shipment: every line whose received units differ from the expected
+    ones, or that has damaged units, becomes an exception task (over, short, damaged)."""
+    from ..models_base import utcnow
+    if inbound.status == "closed":
+        raise InvalidInput("status", "already closed")
+    raised = []
+    for line in inbound.lines:
+        problems = {}
+        if line.quantity_received < line.quantity_expected:
+            problems["short"] = line.quantity_expected - line.quantity_received
+        if line.quantity_received > line.quantity_expected:
+            problems["over"] = line.quantity_received - line.quantity_expected
+        if line.quantity_damaged:
+            problems["damaged"] = line.quantity_damaged
+        if problems:
+            words = ", ".join(f"{k} {v}" for k, v in problems.items())
+            task = Task(warehouse_id=inbound.warehouse_id, kind="exception",
+                        reason="receiving_difference", status="open",
+                        title=f"{inbound.reference} {line.sku.code}: {words}",
+                        data={"inbound_id": inbound.id, "line_id": line.id, **problems},
+                        sku_id=line.sku_id, raised_by_user_id=user_id)
+            session.add(task)
+            raised.append(task)
+    inbound.status, inbound.closed_at = "closed", utcnow()
+    session.flush()
+    return raised
+
+
+def suggest_bin(session: Session, warehouse_id: int, sku_id: int) -> Bin | None:
+    """Where to put a SKU away: the storage bin that already holds most of it (one
+    place to pick from), else the first empty storage bin in walking order."""
+    from ..inventory.models import Stock
+    holding = session.execute(
+        select(Bin).join(Stock, Stock.bin_id == Bin.id)
+        .where(Stock.sku_id == sku_id, Stock.warehouse_id == warehouse_id,
+               Stock.on_hand > 0, Bin.kind == "storage", Bin.active.is_(True))
+        .order_by(Stock.on_hand.desc(), Bin.sort_key).limit(1)).scalar_one_or_none()
+    if holding is not None:
+        return holding
+    occupied = select(Stock.bin_id).where(Stock.warehouse_id == warehouse_id,
+                                          Stock.on_hand > 0)
+    return session.execute(
+        select(Bin).where(Bin.warehouse_id == warehouse_id, Bin.kind == "storage",
+                          Bin.active.is_(True), ~Bin.id.in_(occupied))
+        .order_by(Bin.sort_key).limit(1)).scalar_one_or_none()
