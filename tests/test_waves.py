@@ -179,3 +179,38 @@ def test_waves_through_the_api(client, floor):
     assert [t["id"] for t in listed["items"]] == [body["id"]]
     claimed = client.post(f"/api/tasks/{body['id']}/claim", headers=h)
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
+
+
+def test_packing_checks_the_items_and_the_weight(client, floor):
+    """At the pack station: is a parcel missing an item, holding an extra one, or
+    weighing wrong refused by field with nothing labelled; and the right parcel
+    packed with a label?"""
+    from .helpers import token_headers
+    o = place(floor, [(floor.skus[0], 2), (floor.skus[2], 1)])
+    task = release_wave(floor.s, floor.wh.id)
+    for line in task.lines:
+        scan(floor, "pick.confirm", task_line_id=line.id, bin=line.bin.code,
+             sku=line.sku.code, qty=line.quantity)
+    floor.s.commit()
+    h = token_headers(floor.s, floor.picker)
+    url = f"/api/orders/{o.id}/pack"
+    right = [{"sku_id": floor.skus[0].id, "quantity": 2}, {"sku_id": floor.skus[2].id,
+                                                           "quantity": 1}]
+    missing = client.post(url, headers=h, json={"warehouse_id": floor.wh.id,
+                                                "items": right[:1], "weight_g": 1000})
+    assert missing.status_code == 409 and "missing 1" in missing.get_json()["fields"]["items"][0]
+    extra = client.post(url, headers=h, json={"warehouse_id": floor.wh.id, "weight_g": 1500,
+                                              "items": right + [{"sku_id": floor.skus[1].id,
+                                                                 "quantity": 1}]})
+    assert extra.status_code == 409 and "extra 1" in extra.get_json()["fields"]["items"][0]
+    heavy = client.post(url, headers=h, json={"warehouse_id": floor.wh.id, "items": right,
+                                              "weight_g": 4000})
+    assert heavy.status_code == 409 and "weight_g" in heavy.get_json()["fields"]
+    assert o.shipments == [] and o.status == "picked"
+    packed = client.post(url, headers=h, json={"warehouse_id": floor.wh.id, "items": right,
+                                               "weight_g": 1530})
+    assert packed.status_code == 200, packed.get_json()
+    (shipment,) = packed.get_json()
+    assert shipment["tracking_number"] and shipment["label_url"].endswith("label.pdf")
+    floor.s.refresh(o)
+    assert o.status == "packed"

@@ -324,6 +324,48 @@ def suggest(args):
     return target
 
 
+class PackItemArgs(ma.Schema):
+    sku_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**5))
+
+
+class PackArgs(ma.Schema):
+    warehouse_id = fields.Integer(required=True, strict=True)
+    items = fields.List(fields.Nested(PackItemArgs), required=True,
+                        validate=validate.Length(1, 1000))
+    weight_g = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**6))
+
+
+class PackedShipmentSchema(ma.Schema):
+    id = fields.Integer()
+    tracking_number = fields.String()
+    service = fields.Function(lambda s: s.service.name)
+    cost_cents = fields.Integer()
+    label_url = fields.Function(lambda s: f"/api/shipments/{s.id}/label.pdf")
+
+
+@blp.route("/orders/<int:order_id>/pack", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.arguments(PackArgs)
+@blp.response(200, PackedShipmentSchema(many=True))
+def pack(args, order_id):
+    """Pack a picked order at a pack station: the scanned items must be exactly what
+    was picked and the scale must agree with their weight; then the parcel is rated
+    and its label printed (label_url)."""
+    from ..orders.models import Order
+    from .packing import verify_and_pack
+    get_scoped(Warehouse, args["warehouse_id"], what="warehouse")
+    order = db.session.get(Order, order_id)
+    if order is None or not any(a.warehouse_id == args["warehouse_id"] and a.quantity
+                                for a in order.allocations):
+        from ..errors import NotFound
+        raise NotFound(f"No order {order_id} to pack here", fields={"order_id": ["not found"]})
+    shipments = verify_and_pack(db.session, order, args["warehouse_id"], args["items"],
+                                args["weight_g"], user_id=principal().id)
+    db.session.commit()
+    return shipments
+
+
 @blp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @roles_required("admin", "picker")
 @blp.response(200, TaskDetailSchema)
