@@ -9,7 +9,7 @@
 //   stay pending for the next try. A gap (the server's last_mutation_id behind rows
 //   we hold as answered) sends those rows again.
 // - undo(): the last scan, while still pending, becomes a no-op "scan.undone" with
-//   the same id (ids must have no gaps: the server rejects it and moves on). If it
+//   the same id (ids must have no gaps: the server applies it as a no-op). If it
 //   was already on its way, the server's answer wins and the row says so.
 // - pull(): GET /api/sync/pull from the stored cursor into the tasks and stock stores.
 import { db, getMeta } from './db.js';
@@ -170,7 +170,7 @@ async function flushOnce(transport) {
       const row = await store.get(result.id);
       if (!row) continue;
       let status = result.status === 'applied' ? 'synced' : result.status;
-      if (row.name === UNDONE && status === 'rejected') status = 'undone';
+      if (row.name === UNDONE && status !== 'conflict') status = 'undone'; // a no-op
       await store.put({ ...row, status, detail: result.detail || {},
         replayed: Boolean(result.replayed), answered_at: new Date().toISOString() });
       results.push({ ...result, row });
