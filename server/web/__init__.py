@@ -130,8 +130,10 @@ def _safe_next(target: str | None) -> str:
 # the server; the script then switches screens with the history API, so a reload
 # and the back button both land where they should, online or from the saved shell.
 FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "exceptions")
-SCREENS = {"admin": ("home", "orders", "order", "stock", *FLOOR),
-           "seller": ("home", "orders", "order"),
+# Marketplace accounts, held orders to fix, dead letters (static/src/channels.js).
+CHANNEL_SCREENS = ("channels", "held", "deadletters")
+SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *FLOOR),
+           "seller": ("home", "orders", "order", *CHANNEL_SCREENS),
            "picker": ("home", *FLOOR), "driver": ("home",)}
 
 
@@ -169,7 +171,9 @@ def _shell(screen: str, status: int = 200, **context):
         context.update(money=view.money, orders_url=view.orders_url, plural=view.plural,
                        sellers=boot.get("sellers", {}))
     title_key = {"home": f"{role}.title", "orders": "orders.title", "order": "order.title",
-                 "stock": "stock.title", "tasks": "floor.tasks_title"}.get(
+                 "stock": "stock.title", "tasks": "floor.tasks_title",
+                 "channels": "channels.title", "held": "held.title",
+                 "deadletters": "dead.title"}.get(
         screen, f"floor.{screen}_title")
     context.setdefault("task_id", None)
     page = render_template("app.html", user=current_user, role=role, boot=boot,
@@ -228,6 +232,24 @@ def stock():
     if "stock" not in SCREENS[_role()]:
         return redirect(url_for("web.home"))
     return _shell("stock")
+
+
+# -- channels (sellers and admins): painted empty, filled by static/src/channels.js
+#    from the API (the service worker's saved answers when offline).
+
+_CHANNEL_PATHS = {"": "channels", "/exceptions": "held", "/dead-letters": "deadletters"}
+
+
+@bp.route("/channels", defaults={"sub": ""})
+@bp.route("/channels/exceptions", defaults={"sub": "/exceptions"})
+@bp.route("/channels/dead-letters", defaults={"sub": "/dead-letters"})
+@login_required
+def channels(sub):
+    """Channel accounts and their health; held orders to fix; dead letters."""
+    screen = _CHANNEL_PATHS[sub]
+    if screen not in SCREENS[_role()]:
+        return redirect(url_for("web.home"))
+    return _shell(screen)
 
 
 # -- the floor (pickers and admins): one shell, each screen painted empty and filled

@@ -11,6 +11,7 @@ import { applyTranslations, pickLocale, setLocale, t } from './i18n.js';
 import { bindLanguageSwitch } from './langswitch.js';
 import { isOnline, onNetworkChange, watchNetwork } from './net.js';
 import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
+import { channelsScreen, deadLettersScreen, heldScreen } from './channels.js';
 import {
   countScreen, exceptionsScreen, moveScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
 } from './floor.js';
@@ -25,6 +26,7 @@ const TITLES = {
   tasks: 'floor.tasks_title', pick: 'floor.pick_title', receive: 'floor.receive_title',
   move: 'floor.move_title', count: 'floor.count_title', ship: 'floor.ship_title',
   exceptions: 'floor.exceptions_title',
+  channels: 'channels.title', held: 'held.title', deadletters: 'dead.title',
 };
 const FLOOR = (boot.screens || []).includes('tasks');
 
@@ -59,6 +61,9 @@ const router = createRouter({
     count: (root) => countScreen(boot, root),
     ship: (root) => shipScreen(boot, root),
     exceptions: (root) => exceptionsScreen(boot, root),
+    channels: (root) => channelsScreen(boot, root),
+    held: (root) => heldScreen(boot, root),
+    deadletters: (root) => deadLettersScreen(boot, root),
   },
 });
 boot.router = router;

@@ -10,6 +10,9 @@ const ROUTES = [
   { name: 'orders', re: /^\/orders\/?$/ },
   { name: 'order', re: /^\/orders\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
   { name: 'stock', re: /^\/stock\/?$/ },
+  { name: 'channels', re: /^\/channels\/?$/ },
+  { name: 'held', re: /^\/channels\/exceptions\/?$/ },
+  { name: 'deadletters', re: /^\/channels\/dead-letters\/?$/ },
   { name: 'tasks', re: /^\/floor\/?$/ },
   { name: 'pick', re: /^\/floor\/pick\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
   { name: 'receive', re: /^\/floor\/receive\/?$/ },
@@ -18,6 +21,9 @@ const ROUTES = [
   { name: 'ship', re: /^\/floor\/ship\/?$/ },
   { name: 'exceptions', re: /^\/floor\/exceptions\/?$/ },
 ];
+
+// Sub-screens of the Channels tab (the tab stays lit, the sub-navigation follows).
+const CHANNEL_SUBS = ['channels', 'held', 'deadletters'];
 
 export function matchRoute(pathname) {
   for (const route of ROUTES) {
@@ -64,9 +70,14 @@ export function createRouter({ allowed, factories, titles }) {
       screen.hidden = screen.dataset.screen !== route.name;
     }
     for (const tab of document.querySelectorAll('.tabbar [data-tab]')) {
-      const on = tab.dataset.tab === route.name || (route.name === 'order' && tab.dataset.tab === 'orders');
+      const on = tab.dataset.tab === route.name || (route.name === 'order' && tab.dataset.tab === 'orders')
+        || (CHANNEL_SUBS.includes(route.name) && tab.dataset.tab === 'channels');
       if (on) tab.setAttribute('aria-current', 'page');
       else tab.removeAttribute('aria-current');
+    }
+    for (const sub of document.querySelectorAll('.subnav [data-sub]')) {
+      if (sub.dataset.sub === route.name) sub.setAttribute('aria-current', 'page');
+      else sub.removeAttribute('aria-current');
     }
     document.body.dataset.titleKey = titles[route.name] || '';
     document.body.dataset.screen = route.name;
