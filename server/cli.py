@@ -159,7 +159,7 @@ def serve_command(host, port, demo, stream_every):
         if stream_every > 0:
             from .channels.demo import start_stream
             fake_url = start_stream(current_app._get_current_object(),
-                                    demo_module.SELLERS[0][1], stream_every)
+                                    demo_module.SELLERS[0][1], stream_every).url
             click.echo(f"Orders stream in from a fake marketplace at {fake_url} "
                        f"every {stream_every:g} s (Amazon, eBay, Shopify, Temu)")
     sys.stdout.flush()

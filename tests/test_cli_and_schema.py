@@ -192,14 +192,12 @@ def test_no_event_for_a_change_that_rolled_back(app, client, world):
 def test_the_demo_streams_marketplace_orders_in(cli_app):
     """Does `serve --demo`'s stream bring new Amazon, eBay, Shopify and Temu orders
     in from the fake marketplace, allocated like any other?"""
-    import threading
     import time
 
     from server.channels.demo import start_stream
     from server.orders.models import Order
     assert cli_app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
-    stop = threading.Event()
-    start_stream(cli_app, "SZHOME", 0.2, stop)
+    stream = start_stream(cli_app, "SZHOME", 0.2)
     try:
         deadline, arrived = time.time() + 60, []
         while time.time() < deadline and len({o.channel for o in arrived}) < 4:
@@ -212,5 +210,4 @@ def test_the_demo_streams_marketplace_orders_in(cli_app):
         assert {o.channel for o in arrived} == {"amazon", "ebay", "shopify", "temu"}
         assert {o.status for o in arrived} <= {"allocated", "backordered"}
     finally:
-        stop.set()
-        time.sleep(0.5)
+        stream.stop()  # joined: the thread must not outlive this test's database

@@ -31,11 +31,21 @@ def _accounts(seller_id: int, url: str) -> None:
     db.session.commit()
 
 
-def start_stream(app, seller_code: str, every: float,
-                 stop: threading.Event | None = None) -> str:
-    """Start the fake marketplace and the stream (until `stop` is set); returns the
-    fake's URL."""
-    stop = stop or threading.Event()
+class Stream:
+    """A running demo stream: `url` of its fake marketplace; `stop()` ends it and
+    waits for the thread, so nothing of it outlives its caller."""
+
+    def __init__(self, url: str, thread: threading.Thread, stop: threading.Event):
+        self.url, self._thread, self._stop = url, thread, stop
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+def start_stream(app, seller_code: str, every: float) -> Stream:
+    """Start the fake marketplace and the stream of orders from it."""
+    stop = threading.Event()
     from .jobs import flush_stock_pushes, poll_all
     fake = FakeMarketplace(page_size=50).start()
     with app.app_context():
@@ -68,5 +78,6 @@ def start_stream(app, seller_code: str, every: float,
             stop.wait(every)
         fake.stop()
 
-    threading.Thread(target=stream, name="demo-order-stream", daemon=True).start()
-    return fake.url
+    thread = threading.Thread(target=stream, name="demo-order-stream", daemon=True)
+    thread.start()
+    return Stream(fake.url, thread, stop)
