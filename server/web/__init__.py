@@ -129,7 +129,7 @@ def _safe_next(target: str | None) -> str:
 # with all of the role's screens in it, the one the URL names shown and painted by
 # the server; the script then switches screens with the history API, so a reload
 # and the back button both land where they should, online or from the saved shell.
-FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "exceptions")
+FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "pack", "exceptions")
 # Marketplace accounts, held orders to fix, dead letters (static/src/channels.js).
 CHANNEL_SCREENS = ("channels", "held", "deadletters")
 SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *FLOOR),
@@ -275,7 +275,7 @@ def floor_pick(task_id):
     return _floor("pick", task_id=task_id)
 
 
-@bp.route("/floor/<any(receive, move, count, ship, exceptions):screen>")
+@bp.route("/floor/<any(receive, move, count, ship, pack, exceptions):screen>")
 @login_required
 def floor_screen(screen):
     return _floor(screen)

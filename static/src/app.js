@@ -13,11 +13,12 @@ import { isOnline, onNetworkChange, watchNetwork } from './net.js';
 import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
 import { channelsScreen, deadLettersScreen, heldScreen } from './channels.js';
 import {
-  countScreen, exceptionsScreen, moveScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
+  countScreen, exceptionsScreen, moveScreen, packScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
 } from './floor.js';
 import { forgetUserData, registerServiceWorker } from './pwa.js';
 import { createRouter } from './router.js';
 import { startSync, syncNow } from './sync.js';
+import { leaveUser, outboxCounts } from './outbox.js';
 
 const boot = JSON.parse(document.getElementById('boot').textContent);
 const HOMES = { admin: adminHome, seller: sellerHome, picker: pickerHome, driver: driverHome };
@@ -25,6 +26,7 @@ const TITLES = {
   home: `${boot.role}.title`, orders: 'orders.title', order: 'order.title', stock: 'stock.title',
   tasks: 'floor.tasks_title', pick: 'floor.pick_title', receive: 'floor.receive_title',
   move: 'floor.move_title', count: 'floor.count_title', ship: 'floor.ship_title',
+  pack: 'floor.pack_title',
   exceptions: 'floor.exceptions_title',
   channels: 'channels.title', held: 'held.title', deadletters: 'dead.title',
 };
@@ -60,6 +62,7 @@ const router = createRouter({
     move: (root) => moveScreen(boot, root),
     count: (root) => countScreen(boot, root),
     ship: (root) => shipScreen(boot, root),
+    pack: (root) => packScreen(boot, root),
     exceptions: (root) => exceptionsScreen(boot, root),
     channels: (root) => channelsScreen(boot, root),
     held: (root) => heldScreen(boot, root),
@@ -68,7 +71,7 @@ const router = createRouter({
 });
 boot.router = router;
 // The floor's outbox: pushed now, and whenever the network comes back.
-if (FLOOR) startSync();
+if (FLOOR) startSync(boot.id);
 router.start();
 
 bindLanguageSwitch({
@@ -87,10 +90,18 @@ bindLanguageSwitch({
 
 document.getElementById('logout').addEventListener('click', async (event) => {
   const button = event.currentTarget;
+  if (FLOOR) {
+    // A shared handheld: scans not yet sent stay, under this person, for their next
+    // log-in on this device; say so before leaving.
+    if (isOnline()) await syncNow().catch(() => {});
+    const { pending } = await outboxCounts();
+    if (pending && !window.confirm(t('nav.logout_pending', { n: pending }))) return;
+  }
   button.disabled = true;
   button.textContent = t('nav.logging_out');
   try {
     await api('/api/auth/logout', { method: 'POST' });
+    if (FLOOR) await leaveUser();
     // A shared handheld: the next person must not see this one's saved data.
     await forgetUserData();
     location.replace('/login');

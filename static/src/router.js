@@ -19,6 +19,7 @@ const ROUTES = [
   { name: 'move', re: /^\/floor\/move\/?$/ },
   { name: 'count', re: /^\/floor\/count\/?$/ },
   { name: 'ship', re: /^\/floor\/ship\/?$/ },
+  { name: 'pack', re: /^\/floor\/pack\/?$/ },
   { name: 'exceptions', re: /^\/floor\/exceptions\/?$/ },
 ];
 

@@ -8,6 +8,7 @@ import { t } from './i18n.js';
 import { isOnline, onNetworkChange, setOnline } from './net.js';
 import {
   enqueue, flush, localGet, localPut, localRows, notify, onOutboxChange, outboxCounts, pull, answeredMark,
+  useUser,
 } from './outbox.js';
 
 const TIMER_MS = 20_000;
@@ -105,7 +106,8 @@ export async function renderSyncBadges() {
   }
 }
 
-export function startSync() {
+export function startSync(userId) {
+  useUser(userId);
   onOutboxChange(() => renderSyncBadges());
   window.addEventListener('online', () => { setOnline(true); syncNow(); });
   onNetworkChange((online) => { if (online) syncSoon(0); });
