@@ -18,7 +18,8 @@ from .registry import BASELINES, BENCHES, Context, Entry
 from .tools import psql
 
 # A later issue adds its figures by writing bench/<name>.py and listing it here.
-MODULES = ("bench.baseline", "bench.stock")
+MODULES = ("bench.baseline", "bench.stock", "bench.allocation", "bench.sync", "bench.realtime",
+           "bench.ingest")
 
 
 def load_modules() -> None:

@@ -21,7 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading",
-                      channel="haicang-socketio")
+                      channel=app.config["SOCKETIO_CHANNEL"])
 
     from . import models  # noqa: F401  every table, for Alembic and the mappers
     from . import auth, jobs, realtime, web

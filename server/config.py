@@ -4,6 +4,7 @@ Every setting has a default that makes `make run` work on a bare machine: SQLite
 instance/, jobs inline, Socket.IO in-process. Set DATABASE_URL and REDIS_URL for
 PostgreSQL and RQ/Redis.
 """
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +44,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Several web processes and the RQ workers reach the same Socket.IO clients
         # through Redis; alone, one process keeps them in memory.
         "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or redis_url,
+        # Redis pub/sub ignores the database number, and room names (seller:1) repeat
+        # in every database: each deployment gets its own channel (see below).
+        "SOCKETIO_CHANNEL": env.get("SOCKETIO_CHANNEL") or None,
         "AUTO_MIGRATE": env.get("AUTO_MIGRATE", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -71,6 +75,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
                 overrides["SQLALCHEMY_DATABASE_URI"])
     if overrides and "REDIS_URL" in overrides and "SOCKETIO_MESSAGE_QUEUE" not in overrides:
         config["SOCKETIO_MESSAGE_QUEUE"] = overrides["REDIS_URL"]
+    if not config["SOCKETIO_CHANNEL"]:
+        # Derived from the database, so two deployments (or a test run beside a
+        # benchmark) sharing one Redis never hear each other's tenants.
+        digest = hashlib.sha256(config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
+        config["SOCKETIO_CHANNEL"] = f"haicang-socketio-{digest}"
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(instance)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

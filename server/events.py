@@ -4,12 +4,10 @@ Events are hints that something changed (ARCHITECTURE.md): a client that misses 
 catches up through the API or the sync pull. Sending them after commit means no
 client ever hears of a change that was rolled back.
 """
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from .after_commit import on_release, queue
 from .extensions import socketio
-
-_PENDING = "haicang_pending_events"
 
 
 def room_for_seller(seller_id: int) -> str:
@@ -26,17 +24,11 @@ def room_for_user(user_id: int) -> str:
 
 def emit_after_commit(session: Session, name: str, payload: dict, rooms: list[str]) -> None:
     """Queue event `name` (domain.event) for `rooms`, sent when `session` commits."""
-    session.info.setdefault(_PENDING, []).append((name, payload, tuple(rooms)))
+    queue(session, "event", (name, payload, tuple(rooms)))
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _send_pending(session):
-    pending = session.info.pop(_PENDING, [])
-    for name, payload, rooms in pending:
+@on_release("event")
+def _send(_session, events):
+    for name, payload, rooms in events:
         for room in dict.fromkeys(rooms):
             socketio.emit(name, payload, to=room)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_pending(session):
-    session.info.pop(_PENDING, None)

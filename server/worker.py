@@ -3,13 +3,17 @@ job uses the same configuration, database and Socket.IO message queue as the web
 import sys
 
 from redis import Redis
-from rq import Worker
+from rq import SimpleWorker
 
 from . import create_app
 
 
-class AppWorker(Worker):
-    """Each job runs inside the Flask app context, and leaves no session behind."""
+class AppWorker(SimpleWorker):
+    """Each job runs inside the Flask app context, and leaves no session behind.
+
+    In this process, not a fork per job: a forked child would configure the
+    mappers, compile every statement and connect again for each job (seconds,
+    measured in bench/ingest.py), where this process has them warm."""
 
     def perform_job(self, job, queue):
         with self.app.app_context():

@@ -35,6 +35,7 @@ def two_web_processes(tmp_path):
         redis_lib.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
     except redis_lib.exceptions.ConnectionError as error:
         pytest.fail(f"Redis is required at {REDIS_URL}: {error}", pytrace=False)
+    os.environ["HAICANG_SCALE_DB"] = f"sqlite:///{tmp_path / 'scale.db'}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'scale.db'}",
            "REDIS_URL": REDIS_URL, "RQ_QUEUE": f"scaleout-{os.getpid()}",
            "SECRET_KEY": "scale-out-test"}
@@ -119,7 +120,11 @@ def test_a_worker_emits_to_clients_through_redis(two_web_processes):
         assert seller_got["session.ready"].wait(10) and admin_got["session.ready"].wait(10)
         room = next(r for r in seller_received["session.ready"][0]["rooms"]
                     if r.startswith("seller:"))
-        emitter = SocketIO(message_queue=REDIS_URL, channel="haicang-socketio")
+        # What a worker does: the same configuration as the web processes, write-only.
+        from server.config import load
+        channel = load(str(ROOT / "instance"), {"SQLALCHEMY_DATABASE_URI": os.environ[
+            "HAICANG_SCALE_DB"]})["SOCKETIO_CHANNEL"]
+        emitter = SocketIO(message_queue=REDIS_URL, channel=channel)
         emitter.emit("task.assigned", {"task_id": 42}, to=room)
         assert seller_got["task.assigned"].wait(10)
         assert seller_received["task.assigned"][0] == {"task_id": 42}

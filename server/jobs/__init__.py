@@ -13,11 +13,12 @@ import threading
 from flask import current_app, has_app_context
 from redis import Redis
 from rq import Queue
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from ..after_commit import on_release
+from ..after_commit import queue as queue_after_commit
+
 log = logging.getLogger(__name__)
-_AFTER_COMMIT = "haicang_jobs_after_commit"
 # Inline jobs that waited for a commit, run by run_deferred() in the same thread.
 _deferred = threading.local()
 
@@ -60,17 +61,17 @@ def enqueue(func, *args, **kwargs):
 def enqueue_after_commit(session: Session, func_path: str, *items) -> None:
     """Queue the job at `func_path` (a dotted path, so a lower layer can name a job
     of a higher one without importing it) to run once `session` commits, with the
-    `items` of every call coalesced into one sorted list: a hundred stock changes
-    in one transaction make one job, not a hundred."""
-    pending = session.info.setdefault(_AFTER_COMMIT, {})
-    pending.setdefault(func_path, set()).update(items)
+    `items` of every call in the transaction coalesced into one sorted list: a
+    hundred stock changes in one transaction make one job, not a hundred."""
+    for item in items:
+        queue_after_commit(session, "job", (func_path, item))
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _release_after_commit(session):
-    pending = session.info.pop(_AFTER_COMMIT, None)
-    if not pending:
-        return
+@on_release("job")
+def _release_jobs(_session, entries):
+    pending: dict[str, set] = {}
+    for func_path, item in entries:
+        pending.setdefault(func_path, set()).add(item)
     q = queue() if has_app_context() else None
     for func_path, items in pending.items():
         if q is not None:
@@ -80,11 +81,6 @@ def _release_after_commit(session):
             if not hasattr(_deferred, "jobs"):
                 _deferred.jobs = []
             _deferred.jobs.append((func_path, sorted(items)))
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session):
-    session.info.pop(_AFTER_COMMIT, None)
 
 
 def _resolve(func_path: str):
