@@ -107,7 +107,8 @@ def test_seller_sees_channel_health_never_credentials(live_server, phone, artifa
     error = card.locator(".account-error")
     expect(error).to_be_visible(timeout=30_000)
     expect(error).to_contain_text("127.0.0.1:9")
-    assert error.evaluate("e => getComputedStyle(e).color") == "rgb(164, 0, 29)"
+    # The card re-renders after the poll: a retrying check, not a one-off read.
+    expect(error).to_have_css("color", "rgb(164, 0, 29)")
     expect(card.locator(".account-polled")).not_to_have_text(ZH["channels.never"])
 
     # Edit: a wrong buffer is refused next to its field; then saved, credentials replaced.
