@@ -162,6 +162,10 @@ def _rank(candidate: dict) -> tuple:
             candidate["distance_mi"], candidate["code"])
 
 
+def _units(n: int) -> str:
+    return f"{n} unit" if n == 1 else f"{n} units"
+
+
 def _money(cents) -> str:
     return "n/a" if cents is None else f"${cents / 100:,.2f}"
 
@@ -260,7 +264,7 @@ def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Pl
     plan.backordered = [(d, remaining[id(d)]) for d in demands if remaining[id(d)]]
     if plan.groups:
         plan.strategy = "split" if len(set(plan.groups) | used) > 1 else "partial"
-        parts = [f"{by_id[w].code}: {sum(n for _, n in g)} units" for w, g in
+        parts = [f"{by_id[w].code}: {_units(sum(n for _, n in g))}" for w, g in
                  plan.groups.items()]
         plan.why = ("No single warehouse can ship every line; fewest parcels: "
                     + ", ".join(parts))
@@ -268,7 +272,7 @@ def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Pl
         plan.strategy = "backorder"
         plan.why = "No allowed warehouse has the stock: waiting for stock"
     if plan.backordered:
-        plan.why += f". Backordered: {sum(n for _, n in plan.backordered)} units"
+        plan.why += f". Backordered: {_units(sum(n for _, n in plan.backordered))}"
     if notes:
         plan.why += ". " + "; ".join(notes)
     return plan
