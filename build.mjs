@@ -75,6 +75,8 @@ const pages = await esbuild.build({
     // Loaded on demand by the floor's camera button (static/src/floor.js).
     { in: 'static/src/camera.js', out: 'camera' },
     { in: 'static/src/app.css', out: 'app' },
+    { in: 'static/src/noscript.css', out: 'noscript' },
+    { in: 'static/src/api-docs.css', out: 'api-docs' },
   ],
   outdir: DIST,
   entryNames: '[name]-[hash]',

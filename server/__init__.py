@@ -48,6 +48,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         api.register_blueprint(blp)
     api.register_blueprint(channels_blp)
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
+    from .auth.doors import declare_builtin, public
+    declare_builtin(app, "static", public)  # the shell's bundles and icons
+    declare_builtin(app, "api-docs.openapi_json", public)  # the API's description
     jobs.init_app(app)
     realtime.init_app(app)
     web.init_app(app)

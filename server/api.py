@@ -2,7 +2,6 @@
 one error shape for every 4xx, keyset pagination, and the role check."""
 import base64
 import binascii
-import functools
 import json
 
 import marshmallow as ma
@@ -13,6 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import Select
 from werkzeug.exceptions import HTTPException
 
+from .auth.doors import (ANY_ROLE, public, roles_required,  # noqa: F401  (re-exported)
+                         signed_webhook)
 from .auth.scoping import principal
 from .errors import DomainError
 from .extensions import db
@@ -83,27 +84,6 @@ def _error_response(body, status, headers=None):
 
 def handle_domain_error(error: DomainError):
     return _error_response(error.to_dict(), error.status)
-
-
-def roles_required(*roles):
-    """Allow the wrapped view only to authenticated users with one of `roles`."""
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            user = principal()
-            if user is None:
-                flask_abort(401)
-            if roles and user.role not in roles:
-                raise _forbidden(user.role)
-            return view(*args, **kwargs)
-        wrapper._roles = roles
-        return wrapper
-    return decorator
-
-
-def _forbidden(role):
-    from .errors import Forbidden
-    return Forbidden(f"The {role} role may not do this")
 
 
 # -- keyset pagination -------------------------------------------------------------

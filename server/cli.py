@@ -106,6 +106,12 @@ def verify_command():
     for problem in problems:
         click.echo(problem)
     click.echo(f"{len(problems)} stock rows differ from the ledger")
+    # Not a ledger error (they balance), but worth a supervisor's look: units
+    # promised from the dock or a damaged bin, before only sellable bins sold.
+    from .inventory.services import promised_outside_sellable_bins
+    for row in promised_outside_sellable_bins(db.session):
+        click.echo(f"note: {row['reserved']} reserved in {row['bin_kind']} bin "
+                   f"{row['bin_code']} (stock row {row['stock_id']}): release or pick them")
     sys.exit(1 if problems else 0)
 
 

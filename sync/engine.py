@@ -21,7 +21,7 @@ from server.errors import DomainError, Forbidden, InvalidInput
 from server.inventory.services import lock_stock_rows, occurred_at
 
 from .models import SyncChange, SyncDevice, SyncMutation
-from .registry import HANDLERS, LOCKS, Context, Rejected
+from .registry import HANDLERS, LOCKS, Context, Forbidden as NotAllowed, Rejected, authorize
 
 MAX_BATCH = 1000
 # Device clocks further off than this are not trusted to correct `at`.
@@ -124,9 +124,12 @@ def _lock_batch(session, user, device, mutations) -> None:
         if locks is None or m["id"] <= device.last_mutation_id \
                 or not isinstance(m.get("args"), dict):
             continue
+        ctx = Context(session, user, device.id, m["id"], None)
         try:
-            pairs.update(locks(Context(session, user, device.id, m["id"], None), m["args"]))
-        except (Rejected, DomainError):
+            # Never lock for a mutation the sender may not send: its rows stay free.
+            authorize(ctx, m["name"], m["args"])
+            pairs.update(locks(ctx, m["args"]))
+        except (Rejected, NotAllowed, DomainError):
             continue  # it will be rejected when it applies
     if pairs:
         lock_stock_rows(session, sorted(pairs))
@@ -171,9 +174,15 @@ def _apply_one(session, user, device, m, offset, now) -> dict:
             raise Rejected("name", f"unknown mutation {name!r}")
         if args is None:
             raise Rejected("args", "must be an object")
+        ctx = Context(session, user, device.id, m["id"], at)
+        # The mutation's declared rule, before its handler runs (invariant 8).
+        authorize(ctx, name, args)
         with occurred_at(session, at):
-            status, detail = handler(Context(session, user, device.id, m["id"], at), args)
+            status, detail = handler(ctx, args)
         savepoint.commit()
+    except NotAllowed as error:
+        savepoint.rollback()
+        detail = error.to_dict()
     except Rejected as error:
         savepoint.rollback()
         detail = error.to_dict()

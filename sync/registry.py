@@ -6,12 +6,10 @@ at all; the engine then rolls back its savepoint and stores the rejection. Handl
 are registered by the domain that owns the rules (server/warehouse/mutations.py),
 so this package knows no business rules of its own.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-
-HANDLERS: dict = {}
 
 
 @dataclass
@@ -21,6 +19,9 @@ class Context:
     device_id: str
     mutation_id: int
     at: datetime            # when the person did it, on the server's clock
+    # What the rule's scope resolved (bins, SKUs, lines), reused by the handler
+    # so a scan's codes are looked up once.
+    cache: dict = field(default_factory=dict)
 
 
 class Rejected(Exception):
@@ -35,17 +36,72 @@ class Rejected(Exception):
                 "fields": {self.field: [self.problem]}, **self.data}
 
 
+class Forbidden(Exception):
+    """The sender may not send this mutation, or not about these things."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+    def to_dict(self) -> dict:
+        return {"error": "forbidden", "message": f"{self.field}: {self.problem}",
+                "fields": {self.field: [self.problem]}}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may send a mutation (`roles`) and where its arguments must fall:
+    `scope(ctx, args) -> {"warehouse_ids": set, "seller_ids": set}` names the
+    warehouses and sellers of what the arguments point at (resolved without the
+    sender's scope, so a foreign id is seen as foreign, not as missing). The engine
+    checks both before the handler runs (invariant 8): a handler never has to."""
+    roles: tuple
+    scope: object = None
+
+
+HANDLERS: dict = {}
+RULES: dict = {}
 LOCKS: dict = {}
 
 
-def mutation(name: str, locks=None):
-    """Register a handler. `locks(ctx, args) -> [(sku_id, bin_id)]` names the stock
-    rows it will change, so the engine can lock a whole batch's rows up front in
-    primary-key order: one transaction per batch must not take its locks in the
-    order the scans came, or two devices' batches deadlock."""
+def mutation(name: str, *, roles, scope, locks=None):
+    """Register a handler with its rule: `roles` that may send it and the `scope`
+    its arguments must fall in (None: it touches nothing). Both are required, so
+    no mutation exists without a declared door.
+
+    `locks(ctx, args) -> [(sku_id, bin_id)]` names the stock rows it will change,
+    so the engine can lock a whole batch's rows up front in primary-key order: one
+    transaction per batch must not take its locks in the order the scans came, or
+    two devices' batches deadlock."""
+    if not roles:
+        raise ValueError(f"mutation {name}: declare the roles that may send it")
     def register(handler):
         HANDLERS[name] = handler
+        RULES[name] = Rule(tuple(roles), scope)
         if locks is not None:
             LOCKS[name] = locks
         return handler
     return register
+
+
+def authorize(ctx: Context, name: str, args: dict) -> None:
+    """Raise Forbidden unless `ctx.user` may send mutation `name` with `args`.
+
+    - the role must be one the rule names;
+    - floor staff: every warehouse the arguments point at is one of theirs;
+    - a seller (should a rule ever let one send): every seller is its own;
+    - admin: any warehouse, any seller."""
+    rule = RULES[name]
+    user = ctx.user
+    if user.role not in rule.roles:
+        raise Forbidden("name", f"the {user.role} role may not send {name}")
+    if rule.scope is None or user.role == "admin":
+        return
+    reach = rule.scope(ctx, args) or {}
+    outside = set(reach.get("warehouse_ids") or ()) - set(user.warehouse_ids)
+    if user.role != "seller" and outside:
+        raise Forbidden("warehouse_id", "is not one of your warehouses")
+    if user.role == "seller":
+        foreign = set(reach.get("seller_ids") or ()) - {user.seller_id}
+        if foreign:
+            raise Forbidden("seller_id", "belongs to another seller")

@@ -32,7 +32,7 @@ from ..carriers.rating import estimate
 from ..catalog.models import KitComponent, Sku
 from ..errors import Conflict, InsufficientStock
 from ..geo import distance_miles, zip_to_point
-from ..inventory.models import Stock, Warehouse
+from ..inventory.models import Stock, Warehouse, in_sellable_bin
 from ..inventory.services import ReserveLine, release, reserve
 from ..models_base import utcnow
 from ..orders.models import Order, OrderAllocation, OrderLine
@@ -104,9 +104,12 @@ def _demands(session: Session, order: Order) -> list[Demand]:
 
 
 def _available(session: Session, sku_ids: set[int], warehouse_ids: list[int]):
+    """{(sku_id, warehouse_id): units free to promise}, from sellable bins only (what
+    reserve() may take; units in the dock or a damaged bin wait for putaway)."""
     rows = session.execute(
         select(Stock.sku_id, Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
-        .where(Stock.sku_id.in_(sku_ids), Stock.warehouse_id.in_(warehouse_ids))
+        .where(Stock.sku_id.in_(sku_ids), Stock.warehouse_id.in_(warehouse_ids),
+               in_sellable_bin())
         .group_by(Stock.sku_id, Stock.warehouse_id)).all()
     return {(s, w): int(n) for s, w, n in rows}
 

@@ -4,19 +4,12 @@ Seller isolation lives in one place, `scoping.scoped()`: every query of a
 tenant-owned or warehouse-owned row goes through it, so no route has to remember.
 """
 
-import re
-
 from flask import request
 from flask_login import AnonymousUserMixin
 
 from ..extensions import csrf, db
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-# API paths that answer without a log-in.
-PUBLIC_API = ("/api/auth/login", "/api/auth/csrf", "/api/openapi.json", "/api/docs")
-# Platform webhooks authenticate by their own signature (checked by the view), not by
-# a log-in or a CSRF token.
-WEBHOOK_PATH = re.compile(r"^/api/channels/[a-z]+/\d+/webhook$")
 
 
 class Anonymous(AnonymousUserMixin):
@@ -33,8 +26,7 @@ def bearer_token() -> str | None:
 
 
 def init_app(app, login_manager):
-    from .models import User
-    from .services import user_for_token
+    from .services import user_for_session, user_for_token
 
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
@@ -42,11 +34,12 @@ def init_app(app, login_manager):
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id):
+    def load_user(alternative_id):
         if bearer_token() is not None:
             return None  # a request with a token is that token's, never the cookie's
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        # "<id>:<session_version>": a cookie from before a log-out, a password
+        # change or a switch-off is stale, whichever device it comes from.
+        return user_for_session(db.session, alternative_id)
 
     @login_manager.request_loader
     def load_user_from_token(_request):
@@ -63,14 +56,31 @@ def init_app(app, login_manager):
 
     @app.before_request
     def guard():
-        from flask_login import current_user
+        """The one door check: the view's declared roles (auth/doors.py), then CSRF."""
+        from flask import redirect, url_for
         from flask_smorest import abort
-        if WEBHOOK_PATH.match(request.path):
-            return None
-        if request.path.startswith("/api/") and not request.path.startswith(PUBLIC_API):
-            if not current_user.is_authenticated:
+
+        from ..errors import Forbidden
+        from .doors import enter
+        from .scoping import principal
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is None:
+            return None  # no such route: Flask answers 404 or 405
+        verdict = enter(view, principal())
+        api = request.path.startswith("/api/")
+        if verdict == "unauthenticated":
+            if api:
                 abort(401, message="Log in, or send Authorization: Bearer <token>")
+            return redirect(url_for("web.login", next=request.path))
+        if verdict == "forbidden":
+            if not api:
+                return redirect(url_for("web.home"))
+            raise Forbidden(f"The {principal().role} role may not do this")
+        if verdict == "undeclared":
+            # Fails safe: a view that names no roles is closed to everybody.
+            raise Forbidden("This door declares no roles")
         # CSRF applies to cookie sessions only: a browser never attaches a bearer
         # header on its own, so a request that carries one cannot be forged cross-site.
-        if request.method in UNSAFE_METHODS and bearer_token() is None:
+        if request.method in UNSAFE_METHODS and bearer_token() is None \
+                and not getattr(view, "_signed", False):
             csrf.protect()

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from ..api import PageArgs, keyset_page, page_schema, roles_required
+from ..api import PageArgs, keyset_page, page_schema, public, roles_required
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..inventory.models import Warehouse
@@ -34,6 +34,7 @@ def _me():
 
 
 @blp.route("/auth/csrf")
+@public
 @blp.response(200)
 def csrf_token():
     """A CSRF token for the session cookie (send it as X-CSRFToken)."""
@@ -41,6 +42,7 @@ def csrf_token():
 
 
 @blp.route("/auth/login", methods=["POST"])
+@public
 @limiter.limit(_login_limit)
 @blp.arguments(LoginArgs)
 @blp.response(200, MeSchema)
@@ -61,6 +63,7 @@ def login(args):
 
 
 @blp.route("/auth/logout", methods=["POST"])
+@roles_required()
 @blp.response(204)
 def logout():
     logout_user()
@@ -68,6 +71,7 @@ def logout():
 
 
 @blp.route("/auth/me")
+@roles_required()
 @blp.response(200, MeSchema)
 def me():
     """The logged-in user, its role, seller and warehouses, and a CSRF token."""
@@ -75,6 +79,7 @@ def me():
 
 
 @blp.route("/auth/me", methods=["PATCH"])
+@roles_required()
 @blp.arguments(LocaleArgs)
 @blp.response(200, MeSchema)
 def set_locale(args):
@@ -85,6 +90,7 @@ def set_locale(args):
 
 
 @blp.route("/tokens")
+@roles_required()
 @blp.response(200, TokenSchema(many=True))
 def list_tokens():
     """The current user's API tokens (never the tokens themselves)."""
@@ -93,6 +99,7 @@ def list_tokens():
 
 
 @blp.route("/tokens", methods=["POST"])
+@roles_required()
 @blp.arguments(TokenCreateArgs)
 @blp.response(201, NewTokenSchema)
 def create_token(args):
@@ -104,6 +111,7 @@ def create_token(args):
 
 
 @blp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@roles_required()
 @blp.response(204)
 def revoke_token(token_id):
     services.revoke_token(db.session, principal(), token_id)

@@ -41,6 +41,7 @@ class Seller(Timestamps, db.Model):
     (no extra parcel for lines worth less; None: the app's default)."""
     __tablename__ = "sellers"
     __seller_scope__ = "id"
+    __floor_reads__ = True  # floor staff see whose goods they handle
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -70,6 +71,9 @@ class User(UserMixin, Timestamps, db.Model):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised by log-out and a password change: a session or remember-me cookie
+    # carries the value it was issued under and stops working when it is stale.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     seller: Mapped[Seller | None] = relationship()
     warehouses = relationship("Warehouse", secondary=user_warehouses, lazy="selectin",
@@ -78,6 +82,12 @@ class User(UserMixin, Timestamps, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
         return self.active
+
+    def get_id(self) -> str:
+        # What Flask-Login keeps in the session and the remember-me cookie: with the
+        # version in it, raising the version makes every cookie issued so far stale
+        # (auth.services.user_for_session).
+        return f"{self.id}:{self.session_version or 1}"
 
     @property
     def warehouse_ids(self) -> list[int]:

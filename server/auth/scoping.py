@@ -1,14 +1,23 @@
-"""Seller and warehouse isolation, in one place (invariant 5).
+"""Seller and warehouse isolation, in one place (invariants 5 and 8).
 
-Every model that belongs to a seller names its seller column in `__seller_scope__`;
-every model that belongs to a warehouse names its warehouse column in
-`__warehouse_scope__`. `scoped(Model)` is the only way the API reads such rows: it
-adds the filters the current user's role calls for, so a route cannot forget them.
+Each model declares who may read its rows, and `scoped(Model)` is the only way the
+API, the sync pull and the Socket.IO rooms read such rows: it adds the filters the
+current user's role calls for, so a route cannot forget them.
 
-- admin: everything.
-- seller: rows of its own seller; warehouses and bins (to see where its stock is).
-- picker, driver: rows of their own warehouses; the catalog (SKUs, sellers) to read.
-A model with neither attribute (users, tokens) is for admins alone.
+- `__seller_scope__`: the seller column (or a function of a seller id returning a
+  condition); a seller reads only its own rows.
+- `__warehouse_scope__`: the warehouse column (or a function of a list of warehouse
+  ids returning a condition); floor staff (pickers, drivers) read only the rows of
+  their warehouses.
+- `__seller_reads__ = True`: sellers read every row (warehouses and bins: to see
+  where their stock is). `__floor_reads__ = True`: floor staff read every row (the
+  catalog: SKUs and sellers, to know what they scan).
+
+Whatever a model does not declare is closed: a seller reads nothing of a model
+without a seller scope (channel data of others, pick lists that mix sellers), floor
+staff nothing of a model without a warehouse scope (channel accounts, mappings,
+dead letters). Admins read everything. A model with no declaration at all (users,
+tokens) is for admins alone.
 """
 from flask_login import current_user
 from sqlalchemy import Select, false, select
@@ -25,23 +34,34 @@ def principal():
     return user
 
 
-def apply_scope(stmt: Select, model, user) -> Select:
+def _condition(model, declared, value):
+    if callable(declared):
+        return declared(value)
+    column = getattr(model, declared)
+    return column.in_(value) if isinstance(value, (list, tuple, set)) else column == value
+
+
+def scope_condition(model, user):
+    """The condition that limits `model` to what `user` may read; None for all rows."""
     if user is None:
-        return stmt.where(false())
+        return false()
     if user.role == "admin":
-        return stmt
-    seller_col = getattr(model, "__seller_scope__", None)
-    warehouse_col = getattr(model, "__warehouse_scope__", None)
-    if seller_col is None and warehouse_col is None:
-        return stmt.where(false())
+        return None
     if user.role == "seller":
-        if seller_col is not None:
-            stmt = stmt.where(getattr(model, seller_col) == user.seller_id)
-        return stmt
+        declared = getattr(model, "__seller_scope__", None)
+        if declared is not None:
+            return _condition(model, declared, user.seller_id)
+        return None if getattr(model, "__seller_reads__", False) else false()
     # Floor staff: their warehouses only.
-    if warehouse_col is not None:
-        stmt = stmt.where(getattr(model, warehouse_col).in_(user.warehouse_ids))
-    return stmt
+    declared = getattr(model, "__warehouse_scope__", None)
+    if declared is not None:
+        return _condition(model, declared, list(user.warehouse_ids))
+    return None if getattr(model, "__floor_reads__", False) else false()
+
+
+def apply_scope(stmt: Select, model, user) -> Select:
+    condition = scope_condition(model, user)
+    return stmt if condition is None else stmt.where(condition)
 
 
 def scoped(model, user=None) -> Select:

@@ -1,4 +1,13 @@
-"""Users, passwords and tokens: the rules behind log-in and the CLI."""
+"""Users, passwords and tokens: the rules behind log-in and the CLI.
+
+Sessions end server-side: a session cookie and a remember-me cookie carry the
+user's `session_version` they were issued under (User.get_id() is
+"<id>:<version>"), and `user_for_session` refuses a stale one. Log-out, a password
+change and switching a user off raise the version, which ends every cookie of that
+user on every device at once, and (after commit) closes their Socket.IO
+connections too (server/realtime.py). Bearer tokens stand apart: each is revoked
+on its own, and revoking one closes the sockets opened with it.
+"""
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -9,6 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..realtime import (close_rooms_after_commit, room_for_session, room_for_token,
+                        room_for_user)
+from . import passwords
 from .models import LOCALES, ROLES, ApiToken, Seller, User
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
@@ -23,12 +35,27 @@ def use_password_hasher(hasher: PasswordHasher) -> None:
     _hasher = hasher
     _DUMMY_HASH = hasher.hash("not-a-real-password")
 TOKEN_PREFIX = "hc_"
-MIN_PASSWORD = 8
+MIN_PASSWORD = passwords.MIN_LENGTH
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def check_new_password(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse a password that is too short or too easy to guess (server/auth/
+    passwords.py): the one check for every role, the API and the CLI."""
+    problem = passwords.problem(password, email=email, name=name)
+    if problem:
+        raise InvalidInput("password", problem)
+
+
+class WrongPassword(InvalidInput):
+    """The current password given to change it is not the user's."""
+
+    def __init__(self):
+        super().__init__("current_password", "is not your current password")
 
 
 def normalise_email(email: str) -> str:
@@ -61,8 +88,7 @@ def create_user(session: Session, *, email: str, password: str, role: str,
         raise InvalidInput("seller_id", "is required for the seller role")
     if role in ("picker", "driver") and not warehouses:
         raise InvalidInput("warehouse_ids", f"at least one is required for the {role} role")
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
+    check_new_password(password, email=email, name=name)
     if locale not in LOCALES:
         raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}")
     if session.scalar(select(User.id).where(User.email == email)):
@@ -91,6 +117,93 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def user_for_session(session: Session, alternative_id: str) -> User | None:
+    """The user a session or remember-me cookie names ("<id>:<session_version>"), if
+    that user is active and the version is still current. A cookie from before
+    versions ("<id>" alone) is stale too: its user logs in once more."""
+    user_id, _colon, version = (alternative_id or "").partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session and remember-me cookie of `user`, on every device, and
+    (after commit) close the Socket.IO connections they opened. Bearer tokens are
+    not touched."""
+    old = user.session_version or 1
+    user.session_version = old + 1
+    close_rooms_after_commit(session, [room_for_session(user.id, old)])
+
+
+def log_out(session: Session, user: User) -> None:
+    """Log-out ends the user's sessions everywhere, not only this browser's: a
+    cookie copied from this device, or the one left on a shared handheld, stops
+    working too."""
+    end_sessions(session, user)
+
+
+def revoke_all_tokens(session: Session, user: User) -> int:
+    """Revoke every live token of `user` (and, after commit, close their sockets)."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                  ApiToken.revoked_at.is_(None))).all()
+    now = datetime.now(UTC)
+    for row in rows:
+        row.revoked_at = now
+    close_rooms_after_commit(session, [room_for_token(row.id) for row in rows])
+    return len(rows)
+
+
+def set_password(session: Session, user: User, new_password: str, *,
+                 revoke_tokens: bool = False) -> None:
+    """Give `user` a new password (the same check as at creation) and end all of
+    its sessions.
+
+    Bearer tokens stay unless `revoke_tokens` is set, on purpose: a token is a
+    credential of its own, issued to one device or integration, listed (with when it
+    was last used) at GET /api/tokens and revoked one by one; it is not derived from
+    the password, so a routine password change must not stop the floor's scanners.
+    After a suspected compromise, when whoever knew the password may also have made
+    tokens, `revoke_tokens=True` revokes them all in the same transaction.
+    """
+    check_new_password(new_password, email=user.email, name=user.name)
+    user.password_hash = hash_password(new_password)
+    end_sessions(session, user)
+    if revoke_tokens:
+        revoke_all_tokens(session, user)
+
+
+def change_password(session: Session, user: User, current_password: str,
+                    new_password: str, *, revoke_tokens: bool = False) -> None:
+    """The user's own password change: the current password first, so a session
+    left open (or stolen) cannot take the account over. Raises WrongPassword, which
+    the log-in rate limits count like a failed log-in."""
+    try:
+        _hasher.verify(user.password_hash, current_password or "")
+    except (VerificationError, InvalidHashError):
+        raise WrongPassword() from None
+    if new_password == current_password:
+        raise InvalidInput("password", "is your current password: choose a new one")
+    set_password(session, user, new_password, revoke_tokens=revoke_tokens)
+
+
+def set_active(session: Session, user: User, active: bool, *, by: User) -> None:
+    """Switch a user on or off. Off ends its sessions, revokes its tokens and closes
+    every socket it has open; switching it back on brings none of them back."""
+    if user.active == active:
+        return
+    if not active and user.id == by.id:
+        raise InvalidInput("active", "you cannot switch off your own account")
+    user.active = active
+    if not active:
+        end_sessions(session, user)
+        revoke_all_tokens(session, user)
+        close_rooms_after_commit(session, [room_for_user(user.id)])
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -107,6 +220,12 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken
 
 
 def user_for_token(session: Session, token: str) -> User | None:
+    row = token_for(session, token)
+    return row.user if row is not None else None
+
+
+def token_for(session: Session, token: str) -> ApiToken | None:
+    """The live token row for `token` (not revoked, its user active), or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
@@ -118,7 +237,7 @@ def user_for_token(session: Session, token: str) -> User | None:
         # Committed on its own, before the request does any work of its own.
         row.last_used_at = now
         session.commit()
-    return row.user
+    return row
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
@@ -127,4 +246,6 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
         raise NotFound(f"No token {token_id}", fields={"token_id": ["not found"]})
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
+        # Whatever it opened stops listening too, once the revocation is committed.
+        close_rooms_after_commit(session, [room_for_token(row.id)])
     return row

@@ -28,7 +28,7 @@ def list_carriers():
 
 
 @blp.route("/rates/shop", methods=["POST"])
-@roles_required()
+@roles_required("admin", "seller", "picker")
 @blp.arguments(ShopArgs)
 @blp.response(200, ShopResultSchema)
 def shop(args):
@@ -42,14 +42,14 @@ def shop(args):
 
 
 @blp.route("/shipments/<int:shipment_id>")
-@roles_required()
+@roles_required("admin", "seller", "picker")
 @blp.response(200, ShipmentSchema)
 def get_shipment(shipment_id):
     return get_scoped(Shipment, shipment_id)
 
 
 @blp.route("/shipments/<int:shipment_id>/label.pdf")
-@roles_required()
+@roles_required("admin", "seller", "picker")
 @blp.doc(responses={"200": {"description": "the 4x6 in label, one page per parcel",
                             "content": {"application/pdf": {
                                 "schema": {"type": "string", "format": "binary"}}}}})

@@ -14,6 +14,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/skus", description="SKUs p
 
 
 @blp.route("")
+@roles_required()
 @blp.arguments(SkuQueryArgs, location="query")
 @blp.response(200, page_schema(SkuSchema, "SkuPage"))
 def list_skus(args):
@@ -45,6 +46,7 @@ def create_sku(args):
 
 
 @blp.route("/<int:sku_id>")
+@roles_required()
 @blp.response(200, SkuSchema)
 def get_sku(sku_id):
     return get_scoped(Sku, sku_id)

@@ -10,6 +10,7 @@ from ..models_base import Timestamps
 class Sku(Timestamps, db.Model):
     __tablename__ = "skus"
     __seller_scope__ = "seller_id"
+    __floor_reads__ = True  # floor staff handle every seller's items
     __table_args__ = (
         UniqueConstraint("seller_id", "code"),
         CheckConstraint("length_mm >= 0 AND width_mm >= 0 AND height_mm >= 0", name="dims"),
@@ -65,6 +66,7 @@ class KitComponent(db.Model):
     units of each component from the shelf. Kits hold no stock of their own."""
     __tablename__ = "kit_components"
     __seller_scope__ = "seller_id"
+    __floor_reads__ = True
     __table_args__ = (
         UniqueConstraint("kit_sku_id", "component_sku_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),

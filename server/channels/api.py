@@ -5,7 +5,7 @@ import json
 from flask import request
 from flask_smorest import Blueprint
 
-from ..api import keyset_page, page_schema, roles_required
+from ..api import keyset_page, page_schema, roles_required, signed_webhook
 from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
 from ..errors import InvalidInput
 from ..extensions import db
@@ -36,6 +36,7 @@ def _account(account_id) -> ChannelAccount:
 
 
 @blp.route("/accounts")
+@roles_required("admin", "seller")
 @blp.response(200, AccountSchema(many=True))
 def list_accounts():
     """Channel accounts with their health: last poll, last error, open dead letters."""
@@ -66,6 +67,7 @@ def update_account(args, account_id):
 
 
 @blp.route("/accounts/<int:account_id>/mappings")
+@roles_required("admin", "seller")
 @blp.response(200, MappingSchema(many=True))
 def list_mappings(account_id):
     account = _account(account_id)
@@ -101,6 +103,7 @@ def poll(account_id):
 
 
 @blp.route("/exceptions")
+@roles_required("admin", "seller")
 @blp.response(200, ExceptionSchema(many=True))
 def list_exceptions():
     """Held orders and what holds them (an unmapped channel SKU, an address)."""
@@ -123,6 +126,7 @@ def release(args, order_id):
 
 
 @blp.route("/dead-letters")
+@roles_required("admin", "seller")
 @blp.arguments(DeadLetterQueryArgs, location="query")
 @blp.response(200, page_schema(DeadLetterSchema, "DeadLetterPage"))
 def list_dead_letters(args):
@@ -164,6 +168,7 @@ def import_payload(args):
 
 
 @blp.route("/shopify/<int:account_id>/webhook", methods=["POST"])
+@signed_webhook
 @blp.response(200)
 def shopify_webhook(account_id):
     """A Shopify webhook (orders/create, orders/updated, orders/cancelled): verified by

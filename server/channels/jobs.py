@@ -148,14 +148,15 @@ def stock_changed(sku_ids: list[int]) -> int:
 
 def sellable(session: Session, account: ChannelAccount, channel_sku: str,
              mapping: dict | None = None) -> int:
-    """What the channel may sell: available units over the seller's allowed
+    """What the channel may sell: available units (unpromised, in sellable bins:
+    never the dock or a damaged bin) over the seller's allowed
     warehouses (all active ones if none is set), as whole channel units (a bundle
     needs every component; a kit component per kit), minus the account's buffer,
     capped, never below zero."""
     from sqlalchemy import func
 
     from ..auth.models import Seller
-    from ..inventory.models import Stock, Warehouse
+    from ..inventory.models import Stock, Warehouse, in_sellable_bin
     components = (mapping or components_for(session, account)).get(channel_sku) or []
     if not components:
         return 0
@@ -165,7 +166,8 @@ def sellable(session: Session, account: ChannelAccount, channel_sku: str,
 
     def free(sku_id: int) -> dict[int, int]:
         rows = session.execute(select(Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
-                               .where(Stock.sku_id == sku_id, Stock.warehouse_id.in_(allowed))
+                               .where(Stock.sku_id == sku_id, Stock.warehouse_id.in_(allowed),
+                                      in_sellable_bin())
                                .group_by(Stock.warehouse_id)).all()
         return {w: max(0, int(n)) for w, n in rows}
 

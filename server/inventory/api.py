@@ -23,6 +23,7 @@ blp = Blueprint("inventory", __name__, url_prefix="/api",
 # -- warehouses and bins -----------------------------------------------------------
 
 @warehouses_blp.route("/warehouses")
+@roles_required()
 @warehouses_blp.arguments(PageArgs, location="query")
 @warehouses_blp.response(200, page_schema(WarehouseSchema, "WarehousePage"))
 def list_warehouses(args):
@@ -40,6 +41,7 @@ def create_warehouse(args):
 
 
 @warehouses_blp.route("/warehouses/<int:warehouse_id>")
+@roles_required()
 @warehouses_blp.response(200, WarehouseSchema)
 def get_warehouse(warehouse_id):
     return get_scoped(Warehouse, warehouse_id)
@@ -57,6 +59,7 @@ def update_warehouse(args, warehouse_id):
 
 
 @warehouses_blp.route("/warehouses/<int:warehouse_id>/bins")
+@roles_required()
 @warehouses_blp.arguments(BinQueryArgs, location="query")
 @warehouses_blp.response(200, page_schema(BinSchema, "BinPage"))
 def list_bins(args, warehouse_id):
@@ -86,6 +89,7 @@ def _stock_query():
 
 
 @blp.route("/stock")
+@roles_required("admin", "seller", "picker")
 @blp.arguments(StockQueryArgs, location="query")
 @blp.response(200, page_schema(StockSchema, "StockPage"))
 def list_stock(args):
@@ -175,6 +179,7 @@ def release(args):
 
 
 @blp.route("/ledger")
+@roles_required("admin", "seller", "picker")
 @blp.arguments(LedgerQueryArgs, location="query")
 @blp.response(200, page_schema(MovementSchema, "LedgerPage"))
 def ledger(args):

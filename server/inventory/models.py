@@ -3,7 +3,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Float, ForeignKey,
-                        Index, Integer, String, Text, UniqueConstraint)
+                        Index, Integer, String, Text, UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
@@ -13,6 +13,7 @@ from ..models_base import Timestamps, UTCDateTime, utcnow
 class Warehouse(Timestamps, db.Model):
     __tablename__ = "warehouses"
     __warehouse_scope__ = "id"
+    __seller_reads__ = True  # a seller sees where its stock can be
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -44,6 +45,7 @@ class Bin(Timestamps, db.Model):
     code (zone-aisle-bay-level), so a pick list sorted by it is the picker's path."""
     __tablename__ = "bins"
     __warehouse_scope__ = "warehouse_id"
+    __seller_reads__ = True  # bin codes, so a seller can read its stock lines
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
         Index("ix_bins_walk", "warehouse_id", "sort_key"),
@@ -64,6 +66,23 @@ class Bin(Timestamps, db.Model):
     def _derive_sort_key(self, _key, code):
         self.sort_key = bin_sort_key(code)
         return code
+
+    @property
+    def sellable(self) -> bool:
+        return self.kind in SELLABLE_BIN_KINDS
+
+
+# Invariant 7, the one place it is declared: units may be promised to an order,
+# allocated, or offered to a channel only from a storage bin (a shelf a picker can
+# pick from). The other kinds hold units that are on hand but not ready to sell:
+# - receiving: the dock; goods not yet checked and put away. Reserving them would
+#   strand the putaway ("9 to move from RECV-01, 0 there").
+# - staging: goods in transit between the dock and a shelf, or picked goods
+#   waiting to be packed; neither is where a pick list can send a picker.
+# - shipping: packed parcels at the outbound door; their units are already sold.
+# - damaged: not fit to sell until someone inspects them and moves them back.
+# Putaway (a move into a storage bin) is what makes units sellable.
+SELLABLE_BIN_KINDS = ("storage",)
 
 
 class Stock(db.Model):
@@ -99,8 +118,26 @@ class Stock(db.Model):
     bin: Mapped[Bin] = relationship()
 
     @property
-    def available(self) -> int:
+    def unpromised(self) -> int:
+        """Units nobody holds: what may be moved, counted or adjusted away."""
         return self.on_hand - self.reserved
+
+    @property
+    def sellable(self) -> bool:
+        return self.bin.sellable
+
+    @property
+    def available(self) -> int:
+        """Units that may still be promised to an order or offered to a channel: the
+        unpromised units of a sellable bin. Units in the dock or a damaged bin are
+        on hand, but none of them is available."""
+        return self.unpromised if self.sellable else 0
+
+
+def in_sellable_bin():
+    """SELLABLE_BIN_KINDS as a condition on Stock rows, for every query that locks,
+    sums or offers what may be sold (reserve, allocation, the channel push)."""
+    return Stock.bin_id.in_(select(Bin.id).where(Bin.kind.in_(SELLABLE_BIN_KINDS)))
 
 
 # pick: reserved units taken off the shelf for their order; they leave stock.

@@ -59,9 +59,15 @@ class StockSchema(ma.Schema):
     warehouse_id = Int()
     bin_id = Int()
     bin_code = fields.Function(lambda s: s.bin.code)
-    on_hand = Int()
+    bin_kind = fields.Function(lambda s: s.bin.kind)
+    on_hand = Int(metadata={"description": "every unit in the bin, the dock and damaged "
+                                           "bins included"})
     reserved = Int()
-    available = Int()
+    available = Int(metadata={"description": "units that may still be sold: unreserved "
+                                             "units of a storage bin; 0 in the dock or a "
+                                             "damaged bin until they are put away"})
+    sellable = fields.Boolean(metadata={"description": "whether this bin's units may be "
+                                                       "sold (a storage bin)"})
     updated_at = fields.DateTime()
 
 

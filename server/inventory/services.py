@@ -13,6 +13,9 @@ Invariants kept (ARCHITECTURE.md):
    `reserved <= on_hand` is the last line of defence.
 2. Every change of on_hand or reserved writes a StockMovement in the same
    transaction; the Stock row equals the sum of its movements (`verify_ledger`).
+7. Only units in a sellable bin (models.SELLABLE_BIN_KINDS) are reserved or
+   counted as available; units in the dock or a damaged bin stay on hand, and
+   become available when they are moved onto a shelf.
 
 Side effects (the `stock.changed` event) are queued and sent after commit.
 """
@@ -29,7 +32,7 @@ from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..events import emit_after_commit, room_for_seller, room_for_warehouse
 from ..jobs import enqueue_after_commit
 from ..models_base import utcnow
-from .models import Bin, Reservation, Stock, StockMovement
+from .models import SELLABLE_BIN_KINDS, Bin, Reservation, Stock, StockMovement, in_sellable_bin
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,17 @@ def _lock(session: Session, *conditions) -> list[Stock]:
     return list(session.scalars(stmt))
 
 
+def _offer_to_backorders(session: Session, sku_id: int) -> None:
+    """Sellable units appeared: backordered orders waiting for this SKU get their
+    chance once this commits (a job, coalesced per transaction)."""
+    enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders", sku_id)
+
+
 def _record(session: Session, stock: Stock, kind: str, d_on_hand: int, d_reserved: int,
             *, reason: str, reference: str, user_id: int | None) -> StockMovement:
     now = utcnow()
+    # Usually in the identity map already (the rule looked the bin up).
+    sellable = session.get(Bin, stock.bin_id).kind in SELLABLE_BIN_KINDS
     stock.on_hand += d_on_hand
     stock.reserved += d_reserved
     stock.updated_at = now
@@ -134,15 +145,17 @@ def _record(session: Session, stock: Stock, kind: str, d_on_hand: int, d_reserve
         reason=reason or "", reference=reference or "", user_id=user_id, created_at=now,
         occurred_at=session.info.get(_OCCURRED_AT) or now)
     session.add(movement)
-    if kind != "move_in" and (d_on_hand > 0 or d_reserved < 0):
-        # Units became available: backordered orders waiting for this SKU get their
-        # chance once this commits (a job, coalesced per transaction).
-        enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders",
-                             stock.sku_id)
+    # Units became available where they can sell (received or found on a shelf,
+    # released by an order). Units landing in the dock or a damaged bin are not
+    # available; a move between shelves makes none new; a putaway out of the dock
+    # is offered by move().
+    if sellable and kind != "move_in" and (d_on_hand > 0 or d_reserved < 0):
+        _offer_to_backorders(session, stock.sku_id)
     emit_after_commit(session, "stock.changed", {
         "stock_id": stock.id, "sku_id": stock.sku_id, "warehouse_id": stock.warehouse_id,
         "bin_id": stock.bin_id, "on_hand": stock.on_hand, "reserved": stock.reserved,
-        "available": stock.on_hand - stock.reserved,
+        "available": stock.on_hand - stock.reserved if sellable else 0,
+        "sellable": sellable,
     }, [room_for_seller(stock.seller_id), room_for_warehouse(stock.warehouse_id)])
     return movement
 
@@ -165,7 +178,9 @@ def receive(session: Session, *, sku_id: int, bin_id: int, quantity: int, reason
 def move(session: Session, *, sku_id: int, from_bin_id: int, to_bin_id: int, quantity: int,
          reason: str = "", reference: str = "", user_id: int | None = None
          ) -> tuple[Stock, Stock]:
-    """Move available (unreserved) units between two bins of one warehouse."""
+    """Move unreserved units between two bins of one warehouse. Out of the dock or
+    a damaged bin onto a shelf (putaway), they become sellable; from a shelf into
+    a damaged bin, they stop being sellable (reserved units never move)."""
     _positive("quantity", quantity)
     if from_bin_id == to_bin_id:
         raise InvalidInput("to_bin_id", "must differ from from_bin_id")
@@ -189,6 +204,8 @@ def move(session: Session, *, sku_id: int, from_bin_id: int, to_bin_id: int, qua
             user_id=user_id)
     _record(session, dst, "move_in", quantity, 0, reason=reason, reference=reference,
             user_id=user_id)
+    if target.kind in SELLABLE_BIN_KINDS and source.kind not in SELLABLE_BIN_KINDS:
+        _offer_to_backorders(session, sku.id)
     session.flush()
     return src, dst
 
@@ -218,9 +235,10 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
             user_id: int | None = None) -> list[Reservation]:
     """Reserve every line or none (a kit or an order is all or nothing).
 
-    Each line takes units from the bins of its warehouse: one bin that holds the
-    whole quantity if there is one (one stop for the picker), otherwise bins in
-    walking order. Raises InsufficientStock naming every short line.
+    Each line takes units from the sellable bins of its warehouse (never the dock
+    or a damaged bin): one bin that holds the whole quantity if there is one (one
+    stop for the picker), otherwise bins in walking order. Raises
+    InsufficientStock naming every short line.
     """
     if not lines:
         raise InvalidInput("lines", "must not be empty")
@@ -230,7 +248,8 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
         _positive(f"lines.{i}.quantity", line.quantity)
     pairs = sorted({(line.sku_id, line.warehouse_id) for line in lines})
     rows = _lock(session, or_(*(and_(Stock.sku_id == s, Stock.warehouse_id == w)
-                                for s, w in pairs)), Stock.on_hand > Stock.reserved)
+                                for s, w in pairs)), Stock.on_hand > Stock.reserved,
+                 in_sellable_bin())
     sort_keys = dict(session.execute(
         select(Bin.id, Bin.sort_key).where(Bin.id.in_({r.bin_id for r in rows}))).all()
     ) if rows else {}
@@ -356,10 +375,10 @@ def pick(session: Session, *, reference: str, sku_id: int, quantity: int,
 
 
 def available_by_warehouse(session: Session, sku_id: int) -> dict[int, int]:
-    """Units of a SKU that can still be promised, per warehouse."""
+    """Units of a SKU that can still be promised, per warehouse: sellable bins only."""
     rows = session.execute(
         select(Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
-        .where(Stock.sku_id == sku_id).group_by(Stock.warehouse_id)).all()
+        .where(Stock.sku_id == sku_id, in_sellable_bin()).group_by(Stock.warehouse_id)).all()
     return {w: int(n) for w, n in rows}
 
 
@@ -387,6 +406,20 @@ def verify_ledger(session: Session) -> list[dict]:
                              "ledger_reserved": int(l_reserved),
                              "open_reservations": int(l_held)})
     return problems
+
+
+def promised_outside_sellable_bins(session: Session) -> list[dict]:
+    """Stock rows holding reserved units in a bin that may not sell: promised before
+    only sellable bins sold, or a bin whose kind was changed by hand. They balance
+    with the ledger and can still be picked, but their units cannot be put away
+    until the order releases them: a supervisor should look at each."""
+    rows = session.execute(
+        select(Stock.id, Stock.sku_id, Stock.warehouse_id, Stock.bin_id, Bin.code, Bin.kind,
+               Stock.reserved).join(Bin, Bin.id == Stock.bin_id)
+        .where(Stock.reserved > 0, Bin.kind.not_in(SELLABLE_BIN_KINDS))
+        .order_by(Stock.id)).all()
+    return [{"stock_id": r[0], "sku_id": r[1], "warehouse_id": r[2], "bin_id": r[3],
+             "bin_code": r[4], "bin_kind": r[5], "reserved": r[6]} for r in rows]
 
 
 def rebuild_stock_from_ledger(session: Session) -> int:

@@ -32,6 +32,7 @@ def _summary_options():
 
 
 @blp.route("/orders")
+@roles_required()
 @blp.arguments(OrderQueryArgs, location="query")
 @blp.response(200, page_schema(OrderSummarySchema, "OrderPage"))
 def list_orders(args):
@@ -72,6 +73,7 @@ def create_order(args):
 
 
 @blp.route("/orders/<int:order_id>")
+@roles_required()
 @blp.response(200, OrderSchema)
 def get_order(order_id):
     """An order with its lines, where each is allocated, why, and its history."""

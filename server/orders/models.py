@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index,
-                        Integer, String, Text, UniqueConstraint)
+                        Integer, String, Text, UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -151,3 +151,18 @@ class OrderEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+def _shipping_from(order_id_column):
+    """Floor staff read an order (its lines, its history) only when some of it
+    ships from one of their warehouses."""
+    def condition(warehouse_ids):
+        return order_id_column.in_(select(OrderAllocation.order_id).where(
+            OrderAllocation.warehouse_id.in_(warehouse_ids)))
+    return condition
+
+
+Order.__warehouse_scope__ = staticmethod(_shipping_from(Order.id))
+OrderLine.__warehouse_scope__ = staticmethod(_shipping_from(OrderLine.order_id))
+OrderEvent.__warehouse_scope__ = staticmethod(_shipping_from(OrderEvent.order_id))
+

@@ -117,6 +117,7 @@ class ResolveArgs(ma.Schema):
 
 
 @blp.route("/sync/push", methods=["POST"])
+@roles_required()
 @blp.arguments(PushArgs)
 @blp.response(200, PushResultSchema)
 def push(args):
@@ -176,6 +177,7 @@ def _full_scope():
 
 
 @blp.route("/sync/pull")
+@roles_required()
 @blp.arguments(PullArgs, location="query")
 @blp.response(200, PullSchema)
 def pull(args):
@@ -187,6 +189,7 @@ def pull(args):
 
 
 @blp.route("/tasks")
+@roles_required("admin", "seller", "picker")
 @blp.arguments(TaskQueryArgs, location="query")
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(args):
@@ -202,6 +205,7 @@ def list_tasks(args):
 
 
 @blp.route("/tasks/<int:task_id>")
+@roles_required("admin", "seller", "picker")
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id):
     """A task with its lines; a pick task's lines are in walking order."""
@@ -282,6 +286,7 @@ def create_inbound(args):
 
 
 @blp.route("/inbound")
+@roles_required("admin", "seller", "picker")
 @blp.arguments(InboundQueryArgs, location="query")
 @blp.response(200, page_schema(InboundSchema, "InboundPage"))
 def list_inbound(args):
@@ -292,6 +297,7 @@ def list_inbound(args):
 
 
 @blp.route("/inbound/<int:inbound_id>")
+@roles_required("admin", "seller", "picker")
 @blp.response(200, InboundSchema)
 def get_inbound(inbound_id):
     return get_scoped(InboundShipment, inbound_id, what="inbound")
@@ -310,6 +316,7 @@ def close_inbound(inbound_id):
 
 
 @blp.route("/putaway/suggest")
+@roles_required("admin", "picker")
 @blp.arguments(SuggestArgs, location="query")
 @blp.response(200, BinSchema)
 def suggest(args):

@@ -116,3 +116,18 @@ class InboundLine(db.Model):
 
     inbound: Mapped[InboundShipment] = relationship(back_populates="lines")
     sku = relationship("Sku")
+
+
+def _about_sellers_goods(seller_id):
+    """A seller reads the floor's exceptions about its own orders and SKUs, never a
+    pick list (one list mixes many sellers' orders)."""
+    from sqlalchemy import or_, select
+
+    from ..catalog.models import Sku
+    from ..orders.models import Order
+    return or_(Task.order_id.in_(select(Order.id).where(Order.seller_id == seller_id)),
+               Task.sku_id.in_(select(Sku.id).where(Sku.seller_id == seller_id)))
+
+
+Task.__seller_scope__ = staticmethod(_about_sellers_goods)
+

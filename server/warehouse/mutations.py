@@ -30,9 +30,20 @@ def _qty(args, key="qty", minimum=1):
     return value
 
 
+# Who works the floor: admins anywhere, pickers in their own warehouses. Sellers
+# send no floor mutations; drivers only delivery ones (none yet).
+WAREHOUSE_STAFF = ("admin", "picker")
+
+
 def _bin(ctx, args, key="bin") -> Bin:
+    """The bin a scan names, by id or code. Codes repeat across warehouses, so a
+    code means the bin of the sender's warehouses; a bin found only elsewhere is
+    returned too, and the mutation's rule then refuses it as another warehouse's."""
+    cached = ctx.cache.get(("bin", key))
+    if cached is not None:
+        return cached
     value = args.get(key)
-    stmt = apply_scope(select(Bin), Bin, ctx.user)
+    stmt = select(Bin)
     if isinstance(value, int) and not isinstance(value, bool):
         stmt = stmt.where(Bin.id == value)
     elif isinstance(value, str) and value.strip():
@@ -41,13 +52,24 @@ def _bin(ctx, args, key="bin") -> Bin:
             stmt = stmt.where(Bin.warehouse_id == args["warehouse_id"])
     else:
         raise Rejected(key, "scan a bin")
-    bins = ctx.session.scalars(stmt.limit(2)).all()
+    bins = ctx.session.scalars(stmt.order_by(Bin.id).limit(50)).all()
+    if ctx.user.role != "admin":
+        mine = [b for b in bins if b.warehouse_id in ctx.user.warehouse_ids]
+        bins = mine or bins[:1]
     if not bins:
         raise Rejected(key, f"no bin {value} in your warehouse")
     if len(bins) > 1:
         raise Rejected(key, f"bin {value} exists in several of your warehouses: "
                             "send warehouse_id")
+    ctx.cache[("bin", key)] = bins[0]
     return bins[0]
+
+
+def _in_bins(*keys):
+    """Scope of a mutation about bins: the warehouses of the bins it names."""
+    def scope(ctx, args):
+        return {"warehouse_ids": {_bin(ctx, args, key).warehouse_id for key in keys}}
+    return scope
 
 
 def _sku(ctx, args, bin_: Bin | None = None, key="sku") -> Sku:
@@ -125,7 +147,8 @@ def _inbound_line(ctx, args, bin_, sku):
     return line
 
 
-@mutation("receive.scan", locks=_locks_bin_sku)
+@mutation("receive.scan", roles=WAREHOUSE_STAFF, scope=_in_bins("bin"),
+          locks=_locks_bin_sku)
 def receive_scan(ctx, args):
     """Units scanned into a bin (the dock, or straight to a shelf), against an
     inbound shipment when `inbound_id` is given; `damaged: true` records damaged
@@ -151,14 +174,16 @@ def receive_scan(ctx, args):
         line.quantity_received += qty
         detail.update(inbound_line_id=line.id, received=line.quantity_received,
                       expected=line.quantity_expected)
-    if bin_.kind != "storage":
+    if not bin_.sellable:  # the dock: these units sell once they are put away
         target = suggest_bin(ctx.session, bin_.warehouse_id, sku.id)
         detail["suggested_bin"] = target.code if target else None
     return "applied", detail
 
 
-@mutation("stock.move", locks=_locks_move)
-@mutation("putaway.confirm", locks=_locks_move)
+@mutation("stock.move", roles=WAREHOUSE_STAFF, scope=_in_bins("from_bin", "to_bin"),
+          locks=_locks_move)
+@mutation("putaway.confirm", roles=WAREHOUSE_STAFF, scope=_in_bins("from_bin", "to_bin"),
+          locks=_locks_move)
 def move(ctx, args):
     """Units moved between bins. Deltas commute; a move out of a bin that holds
     less than the scan says moves what is there and raises an exception."""
@@ -190,7 +215,8 @@ def move(ctx, args):
     return "conflict", {**detail, "task_id": task.id}
 
 
-@mutation("count.submit", locks=_locks_bin_sku)
+@mutation("count.submit", roles=WAREHOUSE_STAFF, scope=_in_bins("bin"),
+          locks=_locks_bin_sku)
 def count(ctx, args):
     """A count is a fact as of `at`: on_hand := counted + what moved in that bin
     after `at`. The difference is one `rebase` movement. A count below what is
@@ -222,7 +248,28 @@ def count(ctx, args):
     return "conflict", {**detail, "task_id": task.id}
 
 
-@mutation("pick.confirm", locks=_locks_bin_sku)
+def _pick_scope(ctx, args):
+    """A pick's warehouse: its pick line's (or allocation's), and the bin's."""
+    from .models import TaskLine
+    ids = set()
+    line_id, allocation_id = args.get("task_line_id"), args.get("allocation_id")
+    if isinstance(line_id, int) and not isinstance(line_id, bool):
+        line = ctx.session.get(TaskLine, line_id)
+        if line is None:
+            raise Rejected("task_line_id", "no such pick line in your warehouse")
+        ids.add(line.warehouse_id)
+    elif isinstance(allocation_id, int) and not isinstance(allocation_id, bool):
+        allocation = ctx.session.get(OrderAllocation, allocation_id)
+        if allocation is None:
+            raise Rejected("allocation_id", "no such pick in your warehouse")
+        ids.add(allocation.warehouse_id)
+    if args.get("bin") is not None:
+        ids.add(_bin(ctx, args).warehouse_id)
+    return {"warehouse_ids": ids}
+
+
+@mutation("pick.confirm", roles=WAREHOUSE_STAFF, scope=_pick_scope,
+          locks=_locks_bin_sku)
 def pick_confirm(ctx, args):
     """Units of an order line taken from a bin. Takes what the order holds there; if
     the bin had less (someone took it, or the count was wrong) the rest is a short
@@ -367,7 +414,18 @@ def _pick_component(ctx, args, allocation, task_line, bin_, sku):
     return "applied", detail
 
 
-@mutation("ship.confirm")
+def _parcel_scope(ctx, args):
+    """A parcel's warehouse: the one its shipment leaves from."""
+    from server.carriers.models import Parcel
+    tracking = args.get("tracking_number")
+    if not isinstance(tracking, str) or not tracking.strip():
+        raise Rejected("tracking_number", "scan the parcel label")
+    warehouse_ids = ctx.session.scalars(select(Parcel.warehouse_id).where(
+        Parcel.tracking_number == tracking.strip().replace(" ", ""))).all()
+    return {"warehouse_ids": set(warehouse_ids)}
+
+
+@mutation("ship.confirm", roles=WAREHOUSE_STAFF, scope=_parcel_scope)
 def ship_confirm(ctx, args):
     """A parcel's label scanned at the dock. Idempotent: a second device confirming
     the same parcel gets the first one's answer, not a second shipment."""
@@ -393,7 +451,7 @@ def ship_confirm(ctx, args):
     return "applied", {**detail, "status": "shipped"}
 
 
-@mutation("scan.undone")
+@mutation("scan.undone", roles=WAREHOUSE_STAFF, scope=None)
 def scan_undone(ctx, args):
     """A scan the person undid before it was sent. Ids have no gaps, so the device
     still sends its id, under this name: it changes nothing and says so."""

@@ -123,18 +123,19 @@ def close_inbound(session: Session, inbound, *, user_id: int | None = None) -> l
 
 def suggest_bin(session: Session, warehouse_id: int, sku_id: int) -> Bin | None:
     """Where to put a SKU away: the storage bin that already holds most of it (one
-    place to pick from), else the first empty storage bin in walking order."""
-    from ..inventory.models import Stock
+    place to pick from), else the first empty storage bin in walking order. Only
+    sellable bins: a putaway is what makes the units sellable."""
+    from ..inventory.models import SELLABLE_BIN_KINDS, Stock
     holding = session.execute(
         select(Bin).join(Stock, Stock.bin_id == Bin.id)
         .where(Stock.sku_id == sku_id, Stock.warehouse_id == warehouse_id,
-               Stock.on_hand > 0, Bin.kind == "storage", Bin.active.is_(True))
+               Stock.on_hand > 0, Bin.kind.in_(SELLABLE_BIN_KINDS), Bin.active.is_(True))
         .order_by(Stock.on_hand.desc(), Bin.sort_key).limit(1)).scalar_one_or_none()
     if holding is not None:
         return holding
     occupied = select(Stock.bin_id).where(Stock.warehouse_id == warehouse_id,
                                           Stock.on_hand > 0)
     return session.execute(
-        select(Bin).where(Bin.warehouse_id == warehouse_id, Bin.kind == "storage",
+        select(Bin).where(Bin.warehouse_id == warehouse_id, Bin.kind.in_(SELLABLE_BIN_KINDS),
                           Bin.active.is_(True), ~Bin.id.in_(occupied))
         .order_by(Bin.sort_key).limit(1)).scalar_one_or_none()

@@ -21,9 +21,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from ..auth.doors import public, roles_required
 from ..extensions import limiter
 
 bp = Blueprint("web", __name__)
@@ -188,7 +189,7 @@ def _orders_allowed() -> bool:
 
 
 @bp.route("/")
-@login_required
+@roles_required()
 def home():
     if not _orders_allowed():
         return _shell("home")
@@ -198,7 +199,7 @@ def home():
 
 
 @bp.route("/orders")
-@login_required
+@roles_required("admin", "seller")
 def orders():
     """The order list: chips, filters and the first page, painted by the server."""
     if not _orders_allowed():
@@ -212,7 +213,7 @@ def orders():
 
 
 @bp.route("/orders/<int:order_id>")
-@login_required
+@roles_required("admin", "seller")
 def order(order_id):
     """One order; the script fills it in from GET /api/orders/<id>. An order the user
     may not see is a 404, the same as one that does not exist."""
@@ -226,7 +227,7 @@ def order(order_id):
 
 
 @bp.route("/stock")
-@login_required
+@roles_required("admin", "seller")
 def stock():
     """Stock rows (an admin's; a seller's home already is its stock)."""
     if "stock" not in SCREENS[_role()]:
@@ -243,7 +244,7 @@ _CHANNEL_PATHS = {"": "channels", "/exceptions": "held", "/dead-letters": "deadl
 @bp.route("/channels", defaults={"sub": ""})
 @bp.route("/channels/exceptions", defaults={"sub": "/exceptions"})
 @bp.route("/channels/dead-letters", defaults={"sub": "/dead-letters"})
-@login_required
+@roles_required("admin", "seller")
 def channels(sub):
     """Channel accounts and their health; held orders to fix; dead letters."""
     screen = _CHANNEL_PATHS[sub]
@@ -262,26 +263,27 @@ def _floor(screen: str, **context):
 
 
 @bp.route("/floor")
-@login_required
+@roles_required("admin", "picker")
 def floor_tasks():
     """My tasks: open pick tasks and exceptions of my warehouse."""
     return _floor("tasks")
 
 
 @bp.route("/floor/pick/<int:task_id>")
-@login_required
+@roles_required("admin", "picker")
 def floor_pick(task_id):
     """One pick list, in walking order: scan the bin, then the item."""
     return _floor("pick", task_id=task_id)
 
 
 @bp.route("/floor/<any(receive, move, count, ship, pack, exceptions):screen>")
-@login_required
+@roles_required("admin", "picker")
 def floor_screen(screen):
     return _floor(screen)
 
 
 @bp.route("/login")
+@public
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -289,6 +291,7 @@ def login():
 
 
 @bp.route("/login", methods=["POST"])
+@public
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def login_form():
     """The log-in form without JavaScript: the same checks and the same rate limit as
@@ -317,6 +320,7 @@ def login_form():
 
 
 @bp.route("/sw.js")
+@public
 def service_worker():
     response = send_from_directory(current_app.static_folder, "dist/sw.js",
                                    mimetype="text/javascript", max_age=0)
@@ -326,17 +330,24 @@ def service_worker():
 
 
 @bp.route("/manifest.webmanifest")
+@public
 def manifest():
     return send_from_directory(current_app.static_folder, "manifest.webmanifest",
                                mimetype="application/manifest+json")
 
 
 @bp.route("/api/docs")
+@public
 def api_docs():
     return render_template("api_docs.html")
 
 
 def init_app(app):
+    from . import delivery, security
     from .orders import register_api
     app.register_blueprint(bp)
     register_api(app)
+    # Security headers and compression on every response (pages, /api/, errors,
+    # static files): server/web/security.py, server/web/delivery.py.
+    delivery.init_app(app)
+    security.init_app(app)

@@ -1,0 +1,58 @@
+"""Which passwords are too easy to guess, for every role and for the CLI alike.
+
+A password is refused when it is shorter than MIN_LENGTH, or when zxcvbn (Dropbox's
+estimator, here its maintained Python port) rates it below MIN_SCORE. zxcvbn ships
+its lists inside the package and works offline: the 30,000 most common passwords
+of leaked password sets, English words, names and keyboard walks, plus the repeats
+("aaaaaaaa"), sequences ("12345678", "abcdefgh"), dates and l33t spellings of
+those. We add this product's own name and the user's e-mail and name, so
+"haicang123" or "li.wei2024" count as trivia too.
+
+MIN_SCORE 3 means zxcvbn estimates at least 10^8 guesses: far beyond what the
+log-in rate limits allow online, and costly offline against argon2id hashes. No
+rules about digits or capitals (NIST SP 800-63B): a few unrelated words pass.
+"""
+import threading
+
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 8
+MIN_SCORE = 3
+# zxcvbn refuses longer input (its cost grows fast with length). A longer password
+# is judged by its first CHECKED_LENGTH characters: more characters never make a
+# password easier to guess, so this errs on the strict side.
+CHECKED_LENGTH = 72
+# This product's name, and the demo password that earlier versions published.
+PRODUCT_WORDS = ("haicang", "hai cang", "海仓", "haicang-demo")
+
+# zxcvbn keeps the user inputs of a call in a module-level dictionary, so two
+# threads checking at once could see each other's; one check at a time.
+_lock = threading.Lock()
+
+
+def _user_words(email: str, name: str) -> list[str]:
+    words = list(PRODUCT_WORDS)
+    email = (email or "").lower()
+    if email:
+        local, _at, domain = email.partition("@")
+        words += [email, local, *local.replace("-", ".").replace("_", ".").split("."),
+                  *domain.split(".")]
+    if name:
+        words += [name, *name.split()]
+    return [w for w in dict.fromkeys(words) if len(w) >= 3]
+
+
+def problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """What is wrong with `password` for the user with this e-mail and name, in
+    plain English (for the `password` field), or None if it will do."""
+    password = password or ""
+    if len(password) < MIN_LENGTH:
+        return f"must be at least {MIN_LENGTH} characters"
+    with _lock:
+        verdict = zxcvbn(password[:CHECKED_LENGTH], user_inputs=_user_words(email, name))
+    if verdict["score"] >= MIN_SCORE:
+        return None
+    warning = ((verdict.get("feedback") or {}).get("warning") or "").rstrip(".")
+    why = warning or ("it is close to a common or leaked password, a pattern, or your "
+                      "own name or e-mail")
+    return f"is too easy to guess ({why}); a few unrelated words make a strong one"
