@@ -20,8 +20,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading",
-                      channel=app.config["SOCKETIO_CHANNEL"])
+    # Our own client manager (on SOCKETIO_MESSAGE_QUEUE and SOCKETIO_CHANNEL, or in
+    # memory): closing a room there also disconnects its members, in every process,
+    # which is how a revoked token or an ended session loses its sockets.
+    from .realtime import client_manager
+    socketio.init_app(app, client_manager=client_manager(app.config), async_mode="threading")
 
     from . import models  # noqa: F401  every table, for Alembic and the mappers
     from . import auth, jobs, realtime, web

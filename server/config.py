@@ -7,6 +7,7 @@ PostgreSQL and RQ/Redis.
 import hashlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -48,16 +49,28 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # in every database: each deployment gets its own channel (see below).
         "SOCKETIO_CHANNEL": env.get("SOCKETIO_CHANNEL") or None,
         "AUTO_MIGRATE": env.get("AUTO_MIGRATE", "1") == "1",
+        # The session cookie and Flask-Login's remember-me cookie alike: never read by
+        # script, not sent on cross-site subrequests, and, behind https
+        # (SESSION_COOKIE_SECURE=1, which sets REMEMBER_COOKIE_SECURE too, below),
+        # never sent over plain http.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # "Remember me" lasts two weeks (Flask-Login's default is a year), counted
+        # from the log-in, not renewed by use; log-out ends it at once.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("REMEMBER_COOKIE_DAYS", "14"))),
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
         # CSRF is checked by our own before_request so bearer-token calls can skip it.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Refused passwords, per client address and per account (server/auth/limits.py).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT",
+                                            "10 per minute;50 per hour"),
         "API_TITLE": "Haicang API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
@@ -73,6 +86,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         if "SQLALCHEMY_DATABASE_URI" in overrides:
             config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(
                 overrides["SQLALCHEMY_DATABASE_URI"])
+    if not (overrides and "REMEMBER_COOKIE_SECURE" in overrides):
+        # One switch for both cookies: a deployment behind https that said so for the
+        # session cookie must not send the longer-lived remember-me cookie over http.
+        config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if overrides and "REDIS_URL" in overrides and "SOCKETIO_MESSAGE_QUEUE" not in overrides:
         config["SOCKETIO_MESSAGE_QUEUE"] = overrides["REDIS_URL"]
     if not config["SOCKETIO_CHANNEL"]:

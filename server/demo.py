@@ -17,7 +17,9 @@ from .carriers.demo import seed_carriers
 from .catalog.models import Sku
 from .orders.services import create_order
 
-DEMO_PASSWORD = "haicang-demo"
+# Public (printed, and in the README), yet it passes the password check like any
+# other: "haicang-demo" would not (auth/passwords.py).
+DEMO_PASSWORD = "harbour-crane-42"
 
 WAREHOUSES = [
     dict(code="LAX1", name="Ontario CA", address1="4000 E Airport Dr", city="Ontario",

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from server.auth.models import Seller, User
+from server.demo import DEMO_PASSWORD
 from server.catalog.models import Sku
 from server.extensions import db, socketio
 from server.inventory.models import Warehouse
@@ -61,7 +62,7 @@ def test_seed_demo_makes_a_world_a_new_user_can_log_in_to(cli_app):
     for email in emails:
         assert email in first.output
     client = cli_app.test_client()
-    assert login(client, "picker@demo.haicang", "haicang-demo").status_code == 200
+    assert login(client, "picker@demo.haicang", DEMO_PASSWORD).status_code == 200
 
 
 def test_users_and_tokens_from_the_cli(cli_app):

@@ -1,5 +1,5 @@
 """Log-in, log-out, who am I, API tokens; sellers and users for admins."""
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
@@ -7,12 +7,14 @@ from sqlalchemy import select
 
 from ..api import PageArgs, keyset_page, page_schema, public, roles_required
 from ..errors import DomainError, NotFound
-from ..extensions import db, limiter
+from ..extensions import db
 from ..inventory.models import Warehouse
-from . import services
+from . import bearer_token, services
+from .limits import account_logged_in, password_limits, password_refused
 from .models import ApiToken, Seller, User
-from .schemas import (LocaleArgs, LoginArgs, MeSchema, NewTokenSchema, SellerSchema,
-                      TokenCreateArgs, TokenSchema, UserCreateArgs, UserSchema)
+from .schemas import (LocaleArgs, LoginArgs, MeSchema, NewTokenSchema, PasswordChangeArgs,
+                      SellerSchema, TokenCreateArgs, TokenSchema, UserCreateArgs,
+                      UserSchema, UserUpdateArgs)
 from .scoping import principal
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Log-in, tokens, users")
@@ -23,8 +25,10 @@ class BadCredentials(DomainError):
     code = "bad_credentials"
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _log_this_browser_in(user, remember: bool) -> None:
+    session.clear()  # a fresh session at log-in: no session fixation...
+    g.pop("csrf_token", None)  # ...and so a fresh CSRF token, not the cached old one
+    login_user(user, remember=remember)
 
 
 def _me():
@@ -43,22 +47,24 @@ def csrf_token():
 
 @blp.route("/auth/login", methods=["POST"])
 @public
-@limiter.limit(_login_limit)
+@password_limits()
 @blp.arguments(LoginArgs)
 @blp.response(200, MeSchema)
 def login(args):
-    """Log in with e-mail and password; sets the session cookie.
+    """Log in with e-mail and password; sets the session cookie (and, with
+    `remember`, a remember-me cookie for REMEMBER_COOKIE_DAYS, default 14).
 
-    Rate-limited per client address (LOGIN_RATE_LIMIT, default 10 a minute).
+    Wrong passwords are counted per account and per client address, in the same
+    buckets as the log-in form's (LOGIN_ACCOUNT_RATE_LIMIT, LOGIN_RATE_LIMIT:
+    default 10 a minute each); past either, 429 until the window passes.
     """
     user = services.authenticate(db.session, args["email"], args["password"])
     if user is None:
+        password_refused()
         raise BadCredentials("Wrong e-mail or password",
                              fields={"password": ["wrong e-mail or password"]})
     db.session.commit()
-    session.clear()  # a fresh session at log-in: no session fixation...
-    g.pop("csrf_token", None)  # ...and so a fresh CSRF token, not the cached old one
-    login_user(user, remember=args["remember"])
+    _log_this_browser_in(user, remember=args["remember"])
     return _me()
 
 
@@ -66,8 +72,42 @@ def login(args):
 @roles_required()
 @blp.response(204)
 def logout():
+    """Log out: ends every session and remember-me cookie of yours, on every device,
+    and closes their live connections. Bearer tokens stay (DELETE /api/tokens/<id>)."""
+    services.log_out(db.session, principal())
+    db.session.commit()
     logout_user()
     session.clear()
+
+
+@blp.route("/auth/password", methods=["POST"])
+@roles_required()
+@password_limits(account_logged_in)
+@blp.arguments(PasswordChangeArgs)
+@blp.response(200, MeSchema)
+def change_password(args):
+    """Change your own password: the current one, and a new one that is not too easy
+    to guess (else 422 on `password`).
+
+    Every session and remember-me cookie of yours ends on every device, and their
+    live connections close; this browser stays logged in with a fresh session.
+    Bearer tokens stay unless `revoke_tokens` is true (see
+    auth.services.set_password for why). A wrong current password counts against
+    the log-in rate limits of your account and address.
+    """
+    user = principal()
+    try:
+        services.change_password(db.session, user, args["current_password"],
+                                 args["password"], revoke_tokens=args["revoke_tokens"])
+    except services.WrongPassword:
+        password_refused()
+        raise
+    db.session.commit()
+    if bearer_token() is None:
+        remembered = current_app.config.get("REMEMBER_COOKIE_NAME",
+                                            "remember_token") in request.cookies
+        _log_this_browser_in(user, remember=remembered)
+    return _me()
 
 
 @blp.route("/auth/me")
@@ -163,5 +203,18 @@ def create_user(args):
     user = services.create_user(db.session, email=args["email"], password=args["password"],
                                 role=args["role"], seller=seller, warehouses=warehouses,
                                 name=args["name"], locale=args["locale"])
+    db.session.commit()
+    return user
+
+
+@blp.route("/users/<int:user_id>", methods=["PATCH"])
+@roles_required("admin")
+@blp.arguments(UserUpdateArgs)
+@blp.response(200, UserSchema)
+def update_user(args, user_id):
+    """Set another user's password (a reset: the same strength check as always), or
+    switch the user off or on. A new password ends all of its sessions; switching off
+    also revokes its tokens; either closes its live connections."""
+    user = services.update_user(db.session, user_id, by=principal(), **args)
     db.session.commit()
     return user

@@ -68,3 +68,21 @@ class TokenSchema(ma.Schema):
 
 class NewTokenSchema(TokenSchema):
     token = fields.String(metadata={"description": "shown once; store it now"})
+
+
+class PasswordChangeArgs(ma.Schema):
+    current_password = fields.String(required=True, load_only=True,
+                                     validate=validate.Length(1, 1024))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 1024),
+                             metadata={"description": "the new password"})
+    revoke_tokens = fields.Boolean(load_default=False, metadata={
+        "description": "also revoke every bearer token of yours (after a suspected "
+                       "compromise); by default tokens stay"})
+
+
+class UserUpdateArgs(ma.Schema):
+    active = fields.Boolean(metadata={"description": "false: switch the user off (ends "
+                                      "its sessions, revokes its tokens)"})
+    password = fields.String(load_only=True, validate=validate.Length(8, 1024),
+                             metadata={"description": "a new password (ends its sessions)"})
+    revoke_tokens = fields.Boolean(load_default=False)

@@ -204,6 +204,27 @@ def set_active(session: Session, user: User, active: bool, *, by: User) -> None:
         close_rooms_after_commit(session, [room_for_user(user.id)])
 
 
+def update_user(session: Session, user_id: int, *, by: User, active: bool | None = None,
+                password: str | None = None, revoke_tokens: bool = False) -> User:
+    """An admin's changes to another user: a new password (a reset), and switching
+    it off or on."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}", fields={"user_id": ["not found"]})
+    if password is not None:
+        if user.id == by.id:
+            # Not without the current password, even for an admin: a session left
+            # open must not be enough to take the account over.
+            raise InvalidInput("password", "change your own password with your current "
+                                           "one (POST /api/auth/password)")
+        set_password(session, user, password, revoke_tokens=revoke_tokens)
+    elif revoke_tokens:
+        revoke_all_tokens(session, user)
+    if active is not None:
+        set_active(session, user, active, by=by)
+    return user
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -131,8 +131,18 @@ class OrderSchema(OrderSummarySchema):
     updated_at = fields.DateTime()
 
     def _ship_to(self, o):
-        return {k: getattr(o, f"ship_to_{k}") for k in
-                ("name", "address1", "address2", "city", "state", "zip", "country", "phone")}
+        """The customer's address. A picker packs and labels (the label is printed
+        by the server) and needs no street or phone to do it: they are left out."""
+        from ..auth.scoping import principal
+        user = principal()
+        keys = CUSTOMER_FIELDS.get(user.role if user is not None else None, ())
+        return {k: getattr(o, f"ship_to_{k}") for k in keys}
+
+
+# What each role sees of the customer's address on an order.
+_FULL_ADDRESS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone")
+CUSTOMER_FIELDS = {"admin": _FULL_ADDRESS, "seller": _FULL_ADDRESS, "driver": _FULL_ADDRESS,
+                   "picker": ("name", "city", "state", "zip", "country")}
 
 
 class OrderQueryArgs(PageArgs):

@@ -11,6 +11,7 @@ from sync.models import SyncChange
 
 from ..api import PageArgs, keyset_page, page_schema, roles_required
 from ..auth.scoping import apply_scope, get_scoped, owning_seller_id, principal, scoped
+from ..catalog.models import Sku
 from ..extensions import db
 from ..inventory.models import Stock, Warehouse
 from ..inventory.schemas import BinSchema, StockSchema
@@ -92,6 +93,27 @@ class TaskLineSchema(ma.Schema):
     quantity_done = fields.Integer()
     quantity_short = fields.Integer()
     open_quantity = fields.Integer()
+    # What the device checks a scan against before it answers, as the server will:
+    # the order must still be pickable, and no more than `to_pick` units taken or
+    # reported short (pick.confirm in warehouse/mutations.py).
+    order_status = fields.Function(lambda l: _order_of(l).status)
+    to_pick = fields.Function(lambda l: _to_pick(l))
+
+
+def _order_of(line):
+    return db.session.get(Order, line.order_id)
+
+
+def _to_pick(line) -> int:
+    from .mutations import PICKABLE_ON_LIST
+    if line.task.status not in ("open", "claimed") or _order_of(line).status not in \
+            PICKABLE_ON_LIST:
+        return 0
+    allocation = db.session.get(OrderAllocation, line.allocation_id)
+    order_line = db.session.get(OrderLine, allocation.order_line_id)
+    if order_line.sku_id != line.sku_id:  # a kit's part: its own line is the bound
+        return line.open_quantity
+    return max(0, min(line.open_quantity, allocation.quantity - allocation.quantity_picked))
 
 
 class TaskDetailSchema(TaskSchema):
@@ -132,7 +154,10 @@ def _scope_changes(stmt):
     if user.role == "admin":
         return stmt
     if user.role == "seller":
-        return stmt.where(SyncChange.seller_id == user.seller_id)
+        # Exceptions about a seller's goods carry no seller in the change log: the
+        # tasks serializer, through scoped(), keeps only those it may read.
+        return stmt.where(or_(SyncChange.seller_id == user.seller_id,
+                              SyncChange.entity == "tasks"))
     return stmt.where(or_(SyncChange.warehouse_id.in_(user.warehouse_ids),
                           SyncChange.entity == "orders"))
 
@@ -141,11 +166,7 @@ def _orders_in_scope():
     stmt = scoped(Order).options(selectinload(Order.lines).selectinload(OrderLine.sku),
                                  selectinload(Order.allocations)
                                  .selectinload(OrderAllocation.warehouse))
-    user = principal()
-    if user.role in ("picker", "driver"):
-        stmt = stmt.where(Order.id.in_(select(OrderAllocation.order_id).where(
-            OrderAllocation.warehouse_id.in_(user.warehouse_ids))))
-    return stmt
+    return stmt  # floor staff: scoped() keeps the orders that ship from their warehouses
 
 
 def _serializers():
@@ -325,6 +346,7 @@ def suggest(args):
     from ..errors import NotFound
     from .services import suggest_bin
     get_scoped(Warehouse, args["warehouse_id"], what="warehouse")
+    get_scoped(Sku, args["sku_id"], what="sku")
     target = suggest_bin(db.session, args["warehouse_id"], args["sku_id"])
     if target is None:
         raise NotFound("No free storage bin", fields={"warehouse_id": ["no free bin"]})
@@ -396,8 +418,33 @@ def claim(task_id):
 @blp.arguments(ResolveArgs)
 @blp.response(200, TaskSchema)
 def resolve(args, task_id):
+    """A supervisor dealt with a task. A short pick's exception closes its pick line
+    with it: units still open there are short too and go back to allocation, so the
+    pick list finishes (done, each line saying what was picked and what was short)
+    when nothing else is left on it. A pick list resolved by hand closes every open
+    line the same way. Resolving a task already done changes nothing."""
+    from ..events import emit_after_commit, room_for_warehouse
+    from .mutations import close_pick_line, finish_pick_task, short_pick_line
     task = get_scoped(Task, task_id, what="task")
-    task.status, task.resolved_at = "done", utcnow()
-    task.data = {**(task.data or {}), "note": args["note"], "resolved_by": principal().id}
+    if task.status not in ("open", "claimed"):
+        return task
+    user, now = principal(), utcnow()
+    if task.kind == "pick":
+        lines = [line for line in task.lines if line.open_quantity]
+        why = "pick list closed by a supervisor"
+    else:
+        line = short_pick_line(db.session, task) if task.reason == "short_pick" else None
+        lines = [line] if line is not None and line.open_quantity else []
+        why = "closed with its short-pick exception"
+    closed = [{"task_line_id": line.id, "pick_task_id": line.task_id,
+               "units": close_pick_line(db.session, line, user_id=user.id, at=now, why=why)}
+              for line in lines]
+    if task.kind == "pick":
+        finish_pick_task(db.session, task, now)
+    task.status, task.resolved_at = "done", now
+    task.data = {**(task.data or {}), "note": args["note"], "resolved_by": user.id,
+                 **({"closed_short": closed} if closed else {})}
+    emit_after_commit(db.session, "task.changed", {"task_id": task.id, "status": "done"},
+                      [room_for_warehouse(task.warehouse_id)])
     db.session.commit()
     return task

@@ -289,7 +289,14 @@ def pick_confirm(ctx, args):
     if allocation is None:
         raise Rejected("allocation_id", "no such pick in your warehouse")
     order = ctx.session.get(Order, allocation.order_id)
-    if order.status not in ("released", "picked"):
+    if task_line is not None and task_line.task.status not in ("open", "claimed"):
+        raise Rejected("task_line_id", f"pick list {task_line.task_id} is "
+                                       f"{task_line.task.status}")
+    # A short pick sends part of an order back to allocation (backordered, then
+    # allocated again) while the rest of it is still on the pick list: those lines
+    # stay pickable, or the list could never finish.
+    if order.status not in (PICKABLE_ON_LIST if task_line is not None else ("released",
+                                                                              "picked")):
         raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
                                         "not released to the floor")
     line = ctx.session.get(OrderLine, allocation.order_line_id)
@@ -337,24 +344,19 @@ def pick_confirm(ctx, args):
     if missing:
         give_back = min(short, here - take)
         if give_back:
-            inventory.release(ctx.session, reference=allocation.reference, sku_id=sku.id,
-                              quantity=give_back, bin_id=bin_.id, user_id=ctx.user.id,
-                              reason="short pick")
-            allocation.quantity -= give_back
+            _back_to_allocation(ctx.session, order, allocation, sku.id, bin_.id, give_back,
+                                user_id=ctx.user.id)
         task = _exception(ctx, bin_.warehouse_id, "short_pick",
                           f"{order.external_id}: {bin_.code} {sku.code} short by {missing}",
-                          order_id=order.id, sku_id=sku.id, bin_id=bin_.id, short=missing)
+                          order_id=order.id, sku_id=sku.id, bin_id=bin_.id, short=missing,
+                          **_pick_ref(task_line))
         record(ctx.session, order, "short_pick", task.title, user_id=ctx.user.id,
                data={"task_id": task.id, "short": missing})
-        if give_back and order.status == "released":
-            # The units go back to allocation: another bin or warehouse, or a backorder.
-            transition(ctx.session, order, "backordered", "short pick: back to allocation",
-                       user_id=ctx.user.id)
-            from server.jobs import enqueue_after_commit
-            enqueue_after_commit(ctx.session, "server.allocation.jobs.allocate_backorders",
-                                 sku.id)
         ctx.session.flush()
-        return "conflict", {**detail, "task_id": task.id}
+        return "conflict", {**detail, "task_id": task.id,
+                            **({"line_open": task_line.open_quantity,
+                                "pick_task_status": task_line.task.status}
+                               if task_line is not None else {})}
     if all(a.quantity_picked >= a.quantity for a in order.allocations) \
             and order.status == "released":
         transition(ctx.session, order, "picked", "picked on the floor", user_id=ctx.user.id)
@@ -374,11 +376,95 @@ def _task_line(ctx, args):
 
 
 def _finish_task(ctx, task):
+    finish_pick_task(ctx.session, task, ctx.at)
+
+
+# Orders whose pick lines can still be picked: released to the floor, or sent
+# partly back to allocation by a short pick (backordered, allocated again) while
+# the rest stays on the list.
+PICKABLE_ON_LIST = ("released", "picked", "backordered", "allocated")
+
+
+def _pick_ref(task_line) -> dict:
+    """What a short pick's exception needs to find its pick line again."""
+    if task_line is None:
+        return {}
+    return {"task_line_id": task_line.id, "pick_task_id": task_line.task_id}
+
+
+def finish_pick_task(session, task, at) -> bool:
+    """A pick list is done when none of its lines has units left to pick or to
+    report short; each line then says how many were picked and how many short."""
     if task.status in ("open", "claimed") and all(l.open_quantity == 0 for l in task.lines):
         task.status = "done"
-        task.resolved_at = ctx.at
-        emit_after_commit(ctx.session, "task.changed", {"task_id": task.id, "status": "done"},
+        task.resolved_at = at
+        emit_after_commit(session, "task.changed", {"task_id": task.id, "status": "done"},
                           [room_for_warehouse(task.warehouse_id)])
+        return True
+    return False
+
+
+def _back_to_allocation(session, order, allocation, sku_id, bin_id, units, *, user_id):
+    """Units a picker did not find go back to allocation: their reservation in the
+    bin is released, the allocation shrinks, and the order waits for stock again
+    (another bin or warehouse, or a backorder; allocate_backorders runs after
+    commit). The rest of the order stays on its pick list, still pickable."""
+    inventory.release(session, reference=allocation.reference, sku_id=sku_id,
+                      quantity=units, bin_id=bin_id, user_id=user_id, reason="short pick")
+    allocation.quantity -= units
+    if order.status in ("released", "allocated"):
+        transition(session, order, "backordered", "short pick: back to allocation",
+                   user_id=user_id)
+    from server.jobs import enqueue_after_commit
+    enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders", sku_id)
+
+
+def short_pick_line(session, exception):
+    """The pick line a short-pick exception is about: named in its data, or (for an
+    exception raised before exceptions named their line) the open line of the same
+    order, SKU and bin."""
+    from .models import TaskLine
+    data = exception.data or {}
+    if data.get("task_line_id"):
+        return session.get(TaskLine, data["task_line_id"])
+    if not (exception.order_id and exception.sku_id and exception.bin_id):
+        return None
+    return session.scalars(select(TaskLine).join(Task, Task.id == TaskLine.task_id).where(
+        Task.kind == "pick", Task.status.in_(("open", "claimed")),
+        TaskLine.order_id == exception.order_id, TaskLine.sku_id == exception.sku_id,
+        TaskLine.bin_id == exception.bin_id).order_by(TaskLine.id)).first()
+
+
+def close_pick_line(session, line, *, user_id, at, why="closed by a supervisor") -> int:
+    """Close a pick line: units still open on it are short. For a plain item their
+    reservation goes back to allocation (the next wave picks them from wherever
+    stock really is); for a kit's part the reservation stays and the next wave lists
+    it again (a kit never ships incomplete). Then its pick list is done if nothing
+    else is left on it. Returns the units it closed."""
+    task = line.task
+    closed = line.open_quantity if task.status in ("open", "claimed") else 0
+    if closed:
+        allocation = session.get(OrderAllocation, line.allocation_id)
+        order = session.get(Order, line.order_id)
+        order_line = session.get(OrderLine, allocation.order_line_id)
+        is_kit = session.scalar(select(KitComponent.id).where(
+            KitComponent.kit_sku_id == order_line.sku_id)) is not None
+        here = int(session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
+                                  .where(Reservation.reference == allocation.reference,
+                                         Reservation.bin_id == line.bin_id,
+                                         Reservation.sku_id == line.sku_id)) or 0)
+        line.quantity_short += closed
+        give_back = 0 if is_kit else min(closed, here,
+                                         allocation.quantity - allocation.quantity_picked)
+        if give_back:
+            _back_to_allocation(session, order, allocation, line.sku_id, line.bin_id,
+                                give_back, user_id=user_id)
+        record(session, order, "short_pick",
+               f"{order.external_id}: {line.bin.code} {line.sku.code}: {closed} more short, "
+               f"{why}", user_id=user_id, data={"pick_task_id": task.id, "short": closed})
+    finish_pick_task(session, task, at)
+    session.flush()
+    return closed
 
 
 def _pick_component(ctx, args, allocation, task_line, bin_, sku):
@@ -409,7 +495,7 @@ def _pick_component(ctx, args, allocation, task_line, bin_, sku):
         task = _exception(ctx, bin_.warehouse_id, "short_pick",
                           f"{order.external_id}: kit part {sku.code} short by {short} "
                           f"in {bin_.code}", order_id=order.id, sku_id=sku.id,
-                          bin_id=bin_.id, short=short)
+                          bin_id=bin_.id, short=short, **_pick_ref(task_line))
         return "conflict", {**detail, "task_id": task.id}
     return "applied", detail
 

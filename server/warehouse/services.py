@@ -23,11 +23,15 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
     if not 1 <= max_orders <= 500:
         raise InvalidInput("max_orders", "must be between 1 and 500")
     # An order split over warehouses is released in each one's wave: its part here
-    # is ready when no pick line covers it yet.
+    # is ready when no open pick list covers it. A pick list that finished with
+    # short lines sent those units back to allocation; once allocated again they
+    # wait for the next wave, under the same allocation.
+    on_the_floor = (select(TaskLine.allocation_id).join(Task, Task.id == TaskLine.task_id)
+                    .where(Task.status.in_(("open", "claimed"))))
     waiting = (select(OrderAllocation.order_id)
                .where(OrderAllocation.warehouse_id == warehouse_id,
                       OrderAllocation.quantity > OrderAllocation.quantity_picked,
-                      ~OrderAllocation.id.in_(select(TaskLine.allocation_id))))
+                      ~OrderAllocation.id.in_(on_the_floor)))
     stmt = (select(Order).where(Order.status.in_(("allocated", "released")),
                                 Order.id.in_(waiting))
             .order_by(Order.id).with_for_update(skip_locked=True))
@@ -41,11 +45,13 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
     session.add(task)
     session.flush()
     units = 0
+    listed = set(session.scalars(on_the_floor))  # already on an open pick list
     for order in candidates:
         if order.status == "allocated":
             release_to_floor(session, order, user_id=user_id)
         for allocation in order.allocations:
-            if allocation.warehouse_id != warehouse_id or allocation.quantity <= 0:
+            if allocation.warehouse_id != warehouse_id or allocation.quantity <= 0 \
+                    or allocation.id in listed:
                 continue
             held = session.execute(
                 select(Reservation.sku_id, Reservation.bin_id, Reservation.quantity,

@@ -25,7 +25,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from ..auth.doors import public, roles_required
-from ..extensions import limiter
+from ..auth.limits import password_limits, password_refused
 
 bp = Blueprint("web", __name__)
 
@@ -227,7 +227,7 @@ def order(order_id):
 
 
 @bp.route("/stock")
-@roles_required("admin", "seller")
+@roles_required("admin")  # a seller's home is its stock
 def stock():
     """Stock rows (an admin's; a seller's home already is its stock)."""
     if "stock" not in SCREENS[_role()]:
@@ -290,12 +290,23 @@ def login():
     return render_template("login.html", errors={}, email="")
 
 
+def _too_many_attempts(_limit):
+    """The log-in page again, its message by the password field, for a full bucket."""
+    from flask import make_response
+    strings = translations(page_locale())
+    return make_response(render_template(
+        "login.html", errors={"password": strings["err.rate_limited"]},
+        email=(request.form.get("email") or "").strip()), 429)
+
+
 @bp.route("/login", methods=["POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@password_limits(on_breach=_too_many_attempts)
 def login_form():
-    """The log-in form without JavaScript: the same checks and the same rate limit as
-    POST /api/auth/login, answered with the page and its errors next to the fields."""
+    """The log-in form without JavaScript: the same checks as POST /api/auth/login,
+    and the same rate-limit buckets (auth/limits.py: a wrong password here counts
+    against the API too, per account and per address), answered with the page and
+    its errors next to the fields."""
     from ..auth import services
     from ..extensions import db
 
@@ -314,6 +325,7 @@ def login_form():
             session.clear()  # a new session at log-in: no session fixation
             login_user(user, remember=bool(request.form.get("remember")))
             return redirect(_safe_next(request.args.get("next")))
+        password_refused()
         errors["password"] = strings["err.bad_credentials"]
         return render_template("login.html", errors=errors, email=email), 401
     return render_template("login.html", errors=errors, email=email), 422

@@ -66,6 +66,18 @@ export async function fetchTaskDetail(id) {
   return row;
 }
 
+/** A pick task the server just answered with (a released wave): its lines kept on
+ * the device, and the task in the task list, before the next pull brings them. */
+export async function keepTaskDetail(detail) {
+  const mark = await answeredMark();
+  const row = { ...detail, mark, fetched_at: new Date().toISOString() };
+  await localPut('task_lines', row);
+  const { lines, ...task } = detail;
+  await localPut('tasks', task);
+  notify('data');
+  return row;
+}
+
 /** Keep the lines of every open pick task on the device, for the aisle with no Wi-Fi. */
 async function refreshOpenTasks() {
   const tasks = (await localRows('tasks')).filter((task) => task.kind === 'pick'

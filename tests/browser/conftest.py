@@ -34,7 +34,7 @@ PHONE = {"width": 360, "height": 740}
 # the server off for the worker as well as for the page (SYNC.md, browser notes).
 # Read by Playwright's driver when it starts: set before the first browser launch.
 os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
-DEMO_PASSWORD = "haicang-demo"
+DEMO_PASSWORD = "harbour-crane-42"
 
 
 def _free_port() -> int:
