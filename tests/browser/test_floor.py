@@ -270,7 +270,13 @@ def test_camera_loads_only_when_asked_and_only_from_here(live_server, phone):
     assert page.evaluate("typeof window.HaicangCamera") == "undefined"
 
     page.locator('.screen[data-screen="receive"] [data-part="camera"]').click()
-    page.wait_for_function("typeof window.HaicangCamera === 'object'")
+    # Polled with evaluate (CDP), not wait_for_function: under the CSP, which allows
+    # no eval, Playwright's string predicates cannot run in the page.
+    for _ in range(100):
+        if page.evaluate("typeof window.HaicangCamera") == "object":
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("typeof window.HaicangCamera") == "object"
     dialog = page.locator("#camera")
     expect(dialog).to_be_visible()
     # Headless chromium has no camera: the dialog says so instead of hanging.
