@@ -5,7 +5,11 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
+from . import validation
 from .extensions import csrf, db, limiter, login_manager, migrate, socketio
+
+# Before any schema module is imported: every marshmallow Integer fits its column.
+validation.install_integer_bounds()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +38,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .inventory.api import warehouses_blp
 
     auth.init_app(app, login_manager)
+    # 32-bit path ids before any route exists; body, depth and string checks after
+    # the door check (server/validation.py).
+    validation.init_app(app)
     api = Api(app)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer",

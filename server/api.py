@@ -41,11 +41,43 @@ def _flatten(messages, prefix="") -> dict:
     return fields
 
 
+class ShortageSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    sku_id = ma.fields.Integer()
+    warehouse_id = ma.fields.Integer()
+    requested = ma.fields.Integer()
+    available = ma.fields.Integer()
+
+
 class ErrorSchema(ma.Schema):
-    error = ma.fields.String(metadata={"description": "machine-readable error code"})
-    message = ma.fields.String()
+    """What every error answer holds: `error`, `message` and `fields`, always. Some
+    errors carry more of their data beside them (named below, each with the error
+    that sends it); any other key is data of the same kind."""
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: true
+
+    error = ma.fields.String(required=True,
+                             metadata={"description": "machine-readable error code"})
+    message = ma.fields.String(required=True)
     fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
-                            metadata={"description": "what is wrong, per field"})
+                            required=True,
+                            metadata={"description": "what is wrong, per field (may be "
+                                      "empty)"})
+    shortages = ma.fields.List(ma.fields.Nested(ShortageSchema), metadata={
+        "description": "insufficient_stock: each line short, asked and available"})
+    reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
+        "description": "cannot_ship: why each carrier service cannot carry the parcels"})
+    problems = ma.fields.List(ma.fields.String(), metadata={
+        "description": "conflict on releasing a held order: what still holds it"})
+    order_id = ma.fields.Integer(metadata={"description": "the order concerned"})
+    held = ma.fields.Integer(metadata={"description": "conflict on a release: the units "
+                                       "the reference holds"})
+    dead_letter_id = ma.fields.Integer(metadata={"description": "a dead letter that still "
+                                                 "cannot be read"})
+    limit = ma.fields.Integer(metadata={"description": "too_large (413): the most that is "
+                                        "accepted (bytes of body, or mutations per push)"})
 
 
 class Api(SmorestApi):
@@ -70,7 +102,17 @@ class Api(SmorestApi):
             message = "Invalid input: " + ", ".join(sorted(fields))
         body = {"error": _CODES.get(error.code, error.name.lower().replace(" ", "_")),
                 "message": message, "fields": fields}
-        return _error_response(body, error.code, data.get("headers"))
+        if error.code == 413 and not fields:
+            # A body past MAX_CONTENT_LENGTH, refused unread: say what the limit is.
+            limit = request.max_content_length
+            body.update(message=f"The body is larger than {limit} bytes", limit=limit,
+                        fields={"body": [f"must be at most {limit} bytes"]})
+        headers = dict(data.get("headers") or {})
+        for key, value in error.get_headers():
+            # A 405's Allow (RFC 9110), a 401's WWW-Authenticate: what the error says.
+            if key.lower() != "content-type":
+                headers.setdefault(key, value)
+        return _error_response(body, error.code, headers)
 
 
 def _error_response(body, status, headers=None):
@@ -117,7 +159,8 @@ def keyset_page(stmt: Select, key_column, args: dict, *, descending: bool = Fals
     after = args.get("after")
     if after:
         last = decode_cursor(after)
-        if not isinstance(last, int):
+        if not isinstance(last, int) or isinstance(last, bool) \
+                or not -2**63 <= last < 2**63:
             flask_abort(422, messages={"query": {"after": ["not a cursor from this API"]}})
         stmt = stmt.where(key_column < last if descending else key_column > last)
     stmt = stmt.order_by(key_column.desc() if descending else key_column).limit(limit + 1)

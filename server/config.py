@@ -80,6 +80,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_SWAGGER_UI_PATH": None,
         "PAGE_SIZE_DEFAULT": 50,
         "PAGE_SIZE_MAX": 200,
+        # Request limits (server/validation.py): a larger body is answered 413 with
+        # the limit, unread; JSON nested deeper is refused 422.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
+        "MAX_JSON_DEPTH": int(env.get("MAX_JSON_DEPTH", "32")),
     }
     if overrides:
         config.update(overrides)

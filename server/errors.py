@@ -48,6 +48,15 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooLarge(DomainError):
+    """More than may be sent at once (a sync batch past its size): 413, with `limit`."""
+    status = 413
+    code = "too_large"
+
+    def __init__(self, field: str, problem: str, *, limit: int):
+        super().__init__(f"{field}: {problem}", fields={field: [problem]}, limit=limit)
+
+
 class InsufficientStock(DomainError):
     """Not enough available stock. `shortages` says which lines, and by how much."""
     status = 409

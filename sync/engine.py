@@ -9,16 +9,21 @@ device, so one bad scan never blocks the queue behind it.
 Pull: what changed in the user's scope since the cursor, rows as they are now.
 """
 import base64
+import hashlib
 import json
+import logging
 import random
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, insert, or_, select, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
-from server.errors import DomainError, Forbidden, InvalidInput
+from server.errors import DomainError, Forbidden, InvalidInput, TooLarge
 from server.inventory.services import lock_stock_rows, occurred_at
+from server.validation import DEFAULT_MAX_JSON_DEPTH, INT32, first_problem, printable_key, \
+    text_problem
 
 from .models import SyncChange, SyncDevice, SyncMutation
 from .registry import HANDLERS, LOCKS, Context, Forbidden as NotAllowed, Rejected, authorize
@@ -26,6 +31,11 @@ from .registry import HANDLERS, LOCKS, Context, Forbidden as NotAllowed, Rejecte
 MAX_BATCH = 1000
 # Device clocks further off than this are not trusted to correct `at`.
 MAX_CLOCK_SKEW = timedelta(days=2)
+# What is kept of a mutation, as JSON: larger args (and results) are stored as a
+# summary (size, sha256, the start), so no device can fill the table.
+MAX_STORED_JSON = 4096
+
+log = logging.getLogger(__name__)
 
 
 def _parse_time(value, field):
@@ -74,8 +84,11 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
          sent_at=None) -> dict:
     """Apply a device's mutations. Returns {"last_mutation_id", "results"}. Works in
     the caller's transaction and never commits."""
-    if not isinstance(mutations, list) or len(mutations) > MAX_BATCH:
-        raise InvalidInput("mutations", f"must be a list of at most {MAX_BATCH}")
+    if not isinstance(mutations, list):
+        raise InvalidInput("mutations", "must be a list")
+    if len(mutations) > MAX_BATCH:
+        raise TooLarge("mutations", f"at most {MAX_BATCH} per push: send the rest in "
+                       "the next", limit=MAX_BATCH)
     device = _device(session, device_id, user)
     now = datetime.now(UTC)
     sent = None
@@ -99,7 +112,10 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
     if old:
         stored = {r.mutation_id: r for r in session.scalars(select(SyncMutation).where(
             SyncMutation.device_id == device.id, SyncMutation.mutation_id.in_(old)))}
-    _lock_batch(session, user, device, mutations)
+    # Checked once, before anything reads them: a mutation the database could not
+    # even be asked about (a NUL, a number past its column) is rejected alone.
+    unreadable = {id(m): _unreadable(m) for m in mutations}
+    _lock_batch(session, user, device, mutations, unreadable)
     seen = set()
     for m in sorted(mutations, key=lambda m: m["id"]):
         if m["id"] in seen:
@@ -111,15 +127,57 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
             continue
         if m["id"] > device.last_mutation_id + 1:
             break  # a gap: the device resends from last_mutation_id + 1
-        results.append(_apply_one(session, user, device, m, offset, now))
+        results.append(_apply_one(session, user, device, m, offset, now,
+                                  unreadable.get(id(m))))
     return {"last_mutation_id": device.last_mutation_id, "results": results}
 
 
-def _lock_batch(session, user, device, mutations) -> None:
+def _unreadable(m: dict) -> Rejected | None:
+    """Why a mutation cannot be read at all (its name, or a value inside its args
+    that no column could hold), or None."""
+    name = m.get("name")
+    if not isinstance(name, str) or not name:
+        return Rejected("name", "must be a mutation's name")
+    problem = text_problem(name)
+    if problem:
+        return Rejected("name", problem)
+    args = m.get("args")
+    if isinstance(args, dict):
+        found = first_problem(args, max_depth=DEFAULT_MAX_JSON_DEPTH, int_range=INT32)
+        if found:
+            return Rejected(*found)
+    return None
+
+
+def _summary(value) -> dict | None:
+    """`value` as it may be stored: itself, or a summary if its JSON is too large
+    or holds what a JSON column cannot (a NUL, an unpaired surrogate)."""
+    text = json.dumps(value, default=repr)  # ASCII: NUL and surrogates escaped
+    if len(text) <= MAX_STORED_JSON and first_problem(
+            value, max_depth=DEFAULT_MAX_JSON_DEPTH) is None:
+        return value
+    return {"truncated": True, "bytes": len(text),
+            "sha256": hashlib.sha256(text.encode()).hexdigest(), "start": text[:500]}
+
+
+def _stored_detail(detail: dict) -> dict:
+    """A result as it is stored and answered: the whole of it if small, else its
+    error and the start of its message (a rejection may quote a huge argument)."""
+    if len(json.dumps(detail, default=repr)) <= MAX_STORED_JSON:
+        return detail
+    return {"error": detail.get("error"), "message": str(detail.get("message"))[:500],
+            "fields": {printable_key(k): [str(p)[:200] for p in v][:5]
+                       for k, v in list((detail.get("fields") or {}).items())[:10]},
+            "truncated": True}
+
+
+def _lock_batch(session, user, device, mutations, unreadable) -> None:
     """Lock, in primary-key order, every stock row the batch's new mutations will
     change (as far as their handlers can tell beforehand)."""
     pairs = set()
     for m in mutations:
+        if unreadable.get(id(m)) is not None:
+            continue  # it will be rejected when it applies
         locks = LOCKS.get(m.get("name"))
         if locks is None or m["id"] <= device.last_mutation_id \
                 or not isinstance(m.get("args"), dict):
@@ -159,12 +217,14 @@ def push_and_commit(session: Session, user, device_id: str, mutations: list[dict
     raise AssertionError("unreachable")
 
 
-def _apply_one(session, user, device, m, offset, now) -> dict:
+def _apply_one(session, user, device, m, offset, now, unreadable=None) -> dict:
     name = m.get("name")
     args = m.get("args") if isinstance(m.get("args"), dict) else None
     status, detail, at = "rejected", {}, None
     savepoint = session.begin_nested()
     try:
+        if unreadable is not None:
+            raise unreadable
         at = _parse_time(m.get("at"), "at")
         # Without a time, it happened now: after everything applied before it.
         moment = datetime.now(UTC)
@@ -189,9 +249,22 @@ def _apply_one(session, user, device, m, offset, now) -> dict:
     except DomainError as error:
         savepoint.rollback()
         detail = error.to_dict()
+    except (DataError, TypeError, ValueError, ArithmeticError, LookupError,
+            AttributeError) as error:
+        # Input its handler could not take (a bug to fix, logged): this mutation is
+        # rejected, and the queue behind it goes on.
+        savepoint.rollback()
+        log.exception("sync: mutation %s of device %s could not be applied",
+                      m["id"], device.id)
+        detail = {"error": "rejected", "message": f"args: could not be applied "
+                  f"({type(error).__name__})", "fields": {"args": ["could not be applied"]}}
+    detail = _stored_detail(detail)
+    warehouse_id = (detail or {}).get("warehouse_id")
     row = SyncMutation(device_id=device.id, mutation_id=m["id"], user_id=user.id,
-                       warehouse_id=(detail or {}).get("warehouse_id"), name=str(name)[:64],
-                       args=args if args is not None else {"raw": repr(m.get("args"))[:500]},
+                       warehouse_id=warehouse_id if isinstance(warehouse_id, int) else None,
+                       name=printable_key(name)[:64],
+                       args=_summary(args) if args is not None
+                       else {"raw": repr(m.get("args"))[:500]},
                        at=at, status=status, detail=detail, applied_at=now)
     session.add(row)
     device.last_mutation_id = m["id"]

@@ -66,7 +66,15 @@ def create_seller(session: Session, *, name: str, code: str | None = None) -> Se
     name = (name or "").strip()
     if not name:
         raise InvalidInput("name", "is required")
-    code = (code or "".join(ch for ch in name.upper() if ch.isalnum())[:12]).strip()
+    # A code names the seller on labels, in reports and in the CLI: never empty.
+    if code is not None:
+        code = code.strip()
+        if not code:
+            raise InvalidInput("code", "must not be blank")
+    else:
+        code = "".join(ch for ch in name.upper() if ch.isalnum())[:12]
+        if not code:
+            raise InvalidInput("code", "is required when the name has no letters or digits")
     if session.scalar(select(Seller).where(
             (func.lower(Seller.name) == name.lower()) | (Seller.code == code))):
         raise Conflict(f"Seller {name!r} exists", fields={"name": ["already exists"]})

@@ -53,7 +53,12 @@ def set_kit_components(session: Session, kit: Sku, components: list[tuple[int, i
     from ..errors import InvalidInput, NotFound
     from .models import KitComponent
     rows = []
+    seen = set()
     for i, (component_id, quantity) in enumerate(components):
+        if component_id in seen:
+            raise InvalidInput(f"components.{i}.sku_id",
+                               "is listed twice: give each SKU once, with all its units")
+        seen.add(component_id)
         component = session.get(Sku, component_id)
         if component is None or component.seller_id != kit.seller_id:
             raise NotFound(f"No SKU {component_id}",

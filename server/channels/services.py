@@ -72,7 +72,12 @@ def set_mapping(session: Session, account: ChannelAccount, channel_sku: str,
         raise InvalidInput("channel_sku", "is required")
     if not components:
         raise InvalidInput("components", "map to at least one SKU")
+    seen = set()
     for i, (sku_id, units) in enumerate(components):
+        if sku_id in seen:
+            raise InvalidInput(f"components.{i}.sku_id",
+                               "is listed twice: give each SKU once, with all its units")
+        seen.add(sku_id)
         sku = session.get(Sku, sku_id)
         if sku is None or sku.seller_id != account.seller_id:
             raise NotFound(f"No SKU {sku_id}", fields={f"components.{i}.sku_id": ["not found"]})

@@ -139,7 +139,7 @@ class ReleaseResultSchema(ma.Schema):
 
 
 class MovementSchema(ma.Schema):
-    id = Int()
+    id = Int(metadata={"format": "int64"})  # stock_movements.id is a BIGINT
     stock_id = Int()
     sku_id = Int()
     seller_id = Int()

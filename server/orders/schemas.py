@@ -86,7 +86,7 @@ class LineSchema(ma.Schema):
 
 
 class EventSchema(ma.Schema):
-    id = Int()
+    id = Int(metadata={"format": "int64"})  # order_events.id is a BIGINT
     kind = fields.String()
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)

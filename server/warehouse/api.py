@@ -10,6 +10,8 @@ from sync import engine
 from sync.models import SyncChange
 
 from ..api import PageArgs, keyset_page, page_schema, roles_required
+from ..errors import TooLarge
+from ..validation import checked_by_view
 from ..auth.scoping import apply_scope, get_scoped, owning_seller_id, principal, scoped
 from ..catalog.models import Sku
 from ..extensions import db
@@ -45,7 +47,18 @@ class PushArgs(ma.Schema):
     device_id = fields.String(required=True, validate=validate.Length(8, 64))
     sent_at = fields.String(load_default=None)
     mutations = fields.List(fields.Nested(MutationArgs), required=True,
-                            validate=validate.Length(0, engine.MAX_BATCH))
+                            validate=validate.Length(0, engine.MAX_BATCH),
+                            metadata={"description": f"at most {engine.MAX_BATCH}: a "
+                                      "larger batch is answered 413 with the limit"})
+
+    @ma.pre_load
+    def _one_batch_at_most(self, data, **_kwargs):
+        # Before a single mutation is read: 413 and the limit, so the device splits.
+        if isinstance(data, dict) and isinstance(data.get("mutations"), list) \
+                and len(data["mutations"]) > engine.MAX_BATCH:
+            raise TooLarge("mutations", f"at most {engine.MAX_BATCH} per push: send the "
+                           "rest in the next", limit=engine.MAX_BATCH)
+        return data
 
 
 class PushResultSchema(ma.Schema):
@@ -140,6 +153,7 @@ class ResolveArgs(ma.Schema):
 
 @blp.route("/sync/push", methods=["POST"])
 @roles_required()
+@checked_by_view("mutations.*.*")  # the engine rejects a bad mutation alone
 @blp.arguments(PushArgs)
 @blp.response(200, PushResultSchema)
 def push(args):
