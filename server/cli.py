@@ -172,6 +172,11 @@ def serve_command(host, port, demo, stream_every):
     # Give back this command's connection: on SQLite an open read here would hold
     # the lock that every request then waits for.
     db.session.remove()
+    if current_app.config["RQ_INLINE"]:
+        # No worker without Redis: this process runs the clock (polls, stock
+        # flushes, backorder sweeps, the outbox's delayed messages).
+        from .jobs.clock import Clock
+        Clock(current_app._get_current_object()).start()
     # Flask refuses app.run() under its CLI; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(current_app._get_current_object(), host=host, port=port,

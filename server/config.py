@@ -67,6 +67,22 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down must not stop log-in: the buckets fall back to this process's
+        # memory until Redis answers again (Flask-Limiter checks it periodically).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # The clock (server/jobs/clock.py): recurring work, run by one worker at a time.
+        "CLOCK_TICK_SECONDS": float(env.get("CLOCK_TICK_SECONDS", "1")),
+        # A clock that stops renewing its lock (its worker was killed) is replaced
+        # by another worker's within this time.
+        "CLOCK_LOCK_SECONDS": int(env.get("CLOCK_LOCK_SECONDS", "15")),
+        # A job whose worker stops beating for this long was abandoned: it is tried
+        # again (its policy's retries), not parked.
+        "JOB_HEARTBEAT_SECONDS": int(env.get("JOB_HEARTBEAT_SECONDS", "30")),
+        "CHANNEL_POLL_INTERVAL": int(env.get("CHANNEL_POLL_INTERVAL", "300")),
+        "CHANNEL_PUSH_DEBOUNCE_SECONDS": int(env.get("CHANNEL_PUSH_DEBOUNCE_SECONDS", "60")),
+        "BACKORDER_SWEEP_SECONDS": int(env.get("BACKORDER_SWEEP_SECONDS", "300")),
+        "OUTBOX_KEEP_HOURS": int(env.get("OUTBOX_KEEP_HOURS", "24")),
         # Refused passwords, per client address and per account (server/auth/limits.py).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT",

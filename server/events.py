@@ -2,12 +2,13 @@
 
 Events are hints that something changed (ARCHITECTURE.md): a client that misses one
 catches up through the API or the sync pull. Sending them after commit means no
-client ever hears of a change that was rolled back.
+client ever hears of a change that was rolled back; storing them with the commit
+(the outbox, server/jobs/outbox.py) means a Redis outage delays them, never loses
+them.
 """
 from sqlalchemy.orm import Session
 
-from .after_commit import on_release, queue
-from .extensions import socketio
+from .after_commit import queue
 
 
 def room_for_seller(seller_id: int) -> str:
@@ -25,10 +26,3 @@ def room_for_user(user_id: int) -> str:
 def emit_after_commit(session: Session, name: str, payload: dict, rooms: list[str]) -> None:
     """Queue event `name` (domain.event) for `rooms`, sent when `session` commits."""
     queue(session, "event", (name, payload, tuple(rooms)))
-
-
-@on_release("event")
-def _send(_session, events):
-    for name, payload, rooms in events:
-        for room in dict.fromkeys(rooms):
-            socketio.emit(name, payload, to=room)

@@ -8,4 +8,5 @@ from .orders.models import Order, OrderAllocation, OrderEvent, OrderLine  # noqa
 from .channels.models import (ChannelAccount, ChannelSkuMapping, ChannelStockPush,  # noqa: F401
                               DeadLetter, WebhookReceipt)
 from .warehouse.models import InboundLine, InboundShipment, Task, TaskLine  # noqa: F401
+from .jobs.models import OutboxMessage  # noqa: F401
 from sync.models import SyncChange, SyncDevice, SyncMutation  # noqa: F401,E402

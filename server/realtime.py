@@ -22,7 +22,7 @@ from flask_socketio import join_room
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .after_commit import on_release, queue
+from .after_commit import queue
 from .events import room_for_seller, room_for_user, room_for_warehouse
 from .extensions import db, socketio
 
@@ -40,13 +40,6 @@ def close_rooms_after_commit(session: Session, rooms: list[str]) -> None:
     commits (a rolled-back revocation closes nothing)."""
     if rooms:
         queue(session, "close_rooms", tuple(rooms))
-
-
-@on_release("close_rooms")
-def _close(_session, batches):
-    for rooms in batches:
-        for room in rooms:
-            socketio.close_room(room)
 
 
 def _disconnect_members(manager, room, namespace):
@@ -72,7 +65,20 @@ class _ClosingPubSub:
 
 
 class ClosingRedisManager(_ClosingPubSub, socketio_lib.RedisManager):
-    pass
+    """python-socketio logs and drops a message Redis did not take; here it raises,
+    so the outbox keeps the event and sends it again once Redis is back."""
+
+    def _publish(self, data):
+        for _attempt in range(2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as error:  # noqa: BLE001 - reconnect once, then raise
+                self.connected = False
+                last = error
+        from .jobs.outbox import NotHandedOver
+        raise NotHandedOver(f"Socket.IO message queue: {last}")
 
 
 def client_manager(config):

@@ -199,13 +199,16 @@ def test_any_sequence_of_operations_keeps_stock_equal_to_its_ledger(db_session, 
         bins = [b for _w, bs in warehouses for b in bs]  # 0,1 in wh0; 2,3 in wh1
         skus = [make_sku(s, seller) for _ in range(2)]
         model_on_hand = {}      # (sku, bin) -> units
-        model_reserved = {}     # reference -> {(sku, warehouse): units}
+        # reference -> [[(sku, warehouse), units], ...], one entry per line, in the
+        # order reserve() made them (release() gives back the newest first)
+        model_reserved = {}
 
         def on_hand(sku_i, wh_i):
             return sum(model_on_hand.get((sku_i, b), 0) for b in (2 * wh_i, 2 * wh_i + 1))
 
         def reserved(sku_i, wh_i):
-            return sum(r.get((sku_i, wh_i), 0) for r in model_reserved.values())
+            return sum(q for r in model_reserved.values() for key, q in r
+                       if key == (sku_i, wh_i))
 
         for n, operation in enumerate(ops):
             kind = operation[0]
@@ -236,7 +239,7 @@ def test_any_sequence_of_operations_keeps_stock_equal_to_its_ledger(db_session, 
                     # It succeeded: the model must agree there was enough everywhere.
                     assert all(on_hand(k, w) - reserved(k, w) >= q
                                for (k, w), q in want.items())
-                    model_reserved[f"ref-{n}"] = want
+                    model_reserved[f"ref-{n}"] = [[(k, w), q] for k, w, q in lines]
                 elif kind == "release":
                     _, pick, qty = operation
                     refs = sorted(model_reserved)
@@ -244,19 +247,19 @@ def test_any_sequence_of_operations_keeps_stock_equal_to_its_ledger(db_session, 
                         step.rollback()
                         continue
                     ref = refs[pick % len(refs)]
-                    (k, w), held = next(iter(model_reserved[ref].items()))
+                    (k, w), held = model_reserved[ref][0]
                     if qty is None:
                         services.release(s, reference=ref)
                         model_reserved.pop(ref)
                     else:
                         services.release(s, reference=ref, sku_id=skus[k].id, quantity=qty)
-                        assert qty <= sum(q for (kk, _w), q in model_reserved[ref].items()
+                        assert qty <= sum(q for (kk, _w), q in model_reserved[ref]
                                           if kk == k)
                         left = qty
-                        for key in sorted(model_reserved[ref]):
-                            if key[0] == k and left:
-                                give = min(left, model_reserved[ref][key])
-                                model_reserved[ref][key] -= give
+                        for entry in reversed(model_reserved[ref]):
+                            if entry[0][0] == k and left:
+                                give = min(left, entry[1])
+                                entry[1] -= give
                                 left -= give
                 step.commit()
             except (InsufficientStock, InvalidInput, Conflict, NotFound) as error:

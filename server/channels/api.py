@@ -9,7 +9,7 @@ from ..api import keyset_page, page_schema, roles_required, signed_webhook
 from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
 from ..errors import InvalidInput
 from ..extensions import db
-from ..jobs import enqueue
+from ..jobs import later, run_deferred
 from ..orders.models import Order
 from ..orders.schemas import OrderSchema
 from . import jobs, services
@@ -97,8 +97,9 @@ def set_mapping(args, account_id):
 def poll(account_id):
     """Poll this account now (queued)."""
     account = _account(account_id)
-    enqueue(jobs.poll_account, account.id)
-    db.session.expire_all()
+    later(db.session, jobs.poll_account, account.id)
+    db.session.commit()
+    run_deferred()  # handed to RQ now; inline, the poll runs before the answer
     return _account(account_id)
 
 
@@ -195,7 +196,7 @@ def shopify_webhook(account_id):
         db.session.rollback()
         return {"status": "duplicate", "webhook_id": webhook_id}
     receipt_id = receipt.id
+    later(db.session, jobs.process_webhook, receipt_id)  # stored with the receipt
     db.session.commit()
-    enqueue(jobs.process_webhook, receipt_id)
     return {"status": "accepted", "webhook_id": webhook_id, "receipt_id": receipt_id}
 

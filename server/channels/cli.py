@@ -134,16 +134,16 @@ def push_command():
 
 
 @channels.command("schedule")
-@click.option("--interval", default=300, type=int, help="seconds between polls")
-def schedule_command(interval):
-    """Start the polling schedule on the RQ queue (needs REDIS_URL and a worker)."""
+def schedule_command():
+    """Show the polling schedule: the worker's clock polls every account whose last
+    poll is older than CHANNEL_POLL_INTERVAL (no job to start, none to lose)."""
+    from flask import current_app
+
     from ..cli import ensure_schema
-    from ..jobs import queue
-    from .jobs import schedule_polls
+    from .jobs import accounts_due_for_a_poll
     ensure_schema()
-    if queue() is None:
-        click.echo("Error: REDIS_URL is not set; run `channels poll` from cron instead",
-                   err=True)
-        sys.exit(2)
-    queue().enqueue(schedule_polls, interval)
-    click.echo(f"Polling every {interval} s")
+    interval = current_app.config.get("CHANNEL_POLL_INTERVAL", 300)
+    due = accounts_due_for_a_poll(db.session)
+    click.echo(f"Every account is polled every {interval} s by the clock of "
+               "`python -m server.worker` (inline, of `flask serve`).")
+    click.echo(f"Due now: {', '.join(map(str, due)) or 'none'}")

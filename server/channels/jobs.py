@@ -4,7 +4,11 @@ Why jobs: a webhook must be answered within seconds whatever the database is
 doing, so the request only stores the delivery and queues `process_webhook`;
 polling talks to slow, rate-limited APIs and must never hold a web request; pushes
 to the channels (stock, tracking) happen after the commit that caused them and are
-retried without blocking the floor's scans. Each order is its own transaction."""
+retried without blocking the floor's scans. Each order is its own transaction.
+
+Nothing here schedules itself: the clock (server/jobs/clock.py) starts polls that
+are due and flushes pushes that are due, from what the database says, so a job
+killed half-way never stops the ones after it."""
 import logging
 from datetime import timedelta
 
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..catalog.models import KitComponent
 from ..extensions import db
-from ..jobs import enqueue_after_commit, queue
+from ..jobs import enqueue_after_commit, job, later
 from ..models_base import utcnow
 from .adapters import adapter
 from .http import ChannelHTTPError, RateLimited
@@ -33,6 +37,7 @@ def _config(name: str, default):
 
 # -- webhooks -----------------------------------------------------------------------
 
+@job(timeout=120, retries=5)
 def process_webhook(receipt_id: int) -> dict:
     receipt = db.session.get(WebhookReceipt, receipt_id)
     if receipt is None or receipt.processed_at is not None:
@@ -47,6 +52,7 @@ def process_webhook(receipt_id: int) -> dict:
 
 # -- polling ------------------------------------------------------------------------
 
+@job(timeout=900, retries=5, intervals=(10, 30, 60, 120, 300))
 def poll_account(account_id: int) -> dict:
     """Fetch every order updated since the account's cursor and upsert each. The
     cursor moves only when the whole poll succeeded, so a failure (a 429 past its
@@ -69,12 +75,10 @@ def poll_account(account_id: int) -> dict:
         account = db.session.get(ChannelAccount, account_id)
         account.last_error = f"{started.isoformat()}: {error}"[:2000]
         account.last_poll_at = started
+        # Again once the platform lets us: Retry-After, or a backoff.
+        later(db.session, poll_account, account_id,
+              delay=max(getattr(error, "retry_after", None) or 0, 30))
         db.session.commit()
-        retry = getattr(error, "retry_after", None)
-        q = queue()
-        if q is not None:
-            # Again once the platform lets us: Retry-After, or a backoff.
-            q.enqueue_in(timedelta(seconds=max(retry or 0, 30)), poll_account, account_id)
         return summary
     account = db.session.get(ChannelAccount, account_id)
     account.last_updated_after = started - POLL_OVERLAP
@@ -91,21 +95,25 @@ def poll_all() -> list[dict]:
     return [poll_account(i) for i in ids]
 
 
-def schedule_polls(interval_seconds: int | None = None) -> None:
-    """Poll every account, flush pending stock pushes, and queue itself again (RQ's
-    scheduler runs it: `python -m server.worker` starts the worker with one)."""
-    interval = interval_seconds or _config("CHANNEL_POLL_INTERVAL", 300)
-    for account_id in db.session.scalars(select(ChannelAccount.id).where(
-            ChannelAccount.active.is_(True))).all():
-        q = queue()
-        if q is not None:
-            q.enqueue(poll_account, account_id)
-        else:
-            poll_account(account_id)
-    flush_stock_pushes()
-    q = queue()
-    if q is not None:
-        q.enqueue_in(timedelta(seconds=interval), schedule_polls, interval)
+def accounts_due_for_a_poll(session: Session, now=None) -> list[int]:
+    """Active accounts whose last poll is older than CHANNEL_POLL_INTERVAL (or
+    that were never polled): what the clock starts a poll for."""
+    now = now or utcnow()
+    interval = timedelta(seconds=_config("CHANNEL_POLL_INTERVAL", 300))
+    return list(session.scalars(select(ChannelAccount.id).where(
+        ChannelAccount.active.is_(True),
+        or_(ChannelAccount.last_poll_at.is_(None),
+            ChannelAccount.last_poll_at <= now - interval)).order_by(ChannelAccount.id)))
+
+
+def stock_pushes_due(session: Session, now=None) -> bool:
+    """Is a channel SKU waiting to be told its quantity, past its debounce window?"""
+    now = now or utcnow()
+    window = timedelta(seconds=_config("CHANNEL_PUSH_DEBOUNCE_SECONDS", 60))
+    return session.scalar(select(ChannelStockPush.id).where(
+        ChannelStockPush.dirty.is_(True),
+        or_(ChannelStockPush.pushed_at.is_(None),
+            ChannelStockPush.pushed_at <= now - window)).limit(1)) is not None
 
 
 # -- stock push-back ----------------------------------------------------------------
@@ -121,10 +129,11 @@ def _accounts_and_skus_for(session: Session, sku_ids: list[int]) -> list[tuple[i
         .distinct()).all()
 
 
+@job(timeout=120, retries=5)
 def stock_changed(sku_ids: list[int]) -> int:
     """Mark the channel SKUs that sell these SKUs as needing a push. A SKU already
     marked stays marked: a burst of changes is one pending push. Returns how many
-    rows became pending (each schedules one flush after the debounce window)."""
+    rows became pending; the clock flushes them once their window has passed."""
     now = utcnow()
     newly = 0
     for account_id, channel_sku, seller_id in _accounts_and_skus_for(db.session, sku_ids):
@@ -139,10 +148,6 @@ def stock_changed(sku_ids: list[int]) -> int:
             row.dirty, row.changed_at = True, now
             newly += 1
     db.session.commit()
-    q = queue()
-    if newly and q is not None:
-        window = _config("CHANNEL_PUSH_DEBOUNCE_SECONDS", 60)
-        q.enqueue_in(timedelta(seconds=window), flush_stock_pushes)
     return newly
 
 
@@ -186,6 +191,7 @@ def sellable(session: Session, account: ChannelAccount, channel_sku: str,
     return max(0, whole)
 
 
+@job(timeout=300, retries=3)
 def flush_stock_pushes(now=None) -> dict:
     """Push every pending channel SKU whose last push is older than the debounce
     window: at most one call per channel SKU per window, with the quantity of now."""
@@ -217,14 +223,12 @@ def flush_stock_pushes(now=None) -> dict:
                 r.channel_sku], None
             pushed += 1
     db.session.commit()
-    q = queue()
-    if waiting and q is not None:
-        q.enqueue_in(window, flush_stock_pushes)
     return {"pushed": pushed, "waiting": waiting}
 
 
 # -- tracking push ------------------------------------------------------------------
 
+@job(timeout=300, retries=5)
 def push_tracking(order_ids: list[int]) -> list[dict]:
     """Tell each order's channel its carrier and tracking numbers."""
     from ..orders.models import Order
@@ -244,10 +248,10 @@ def push_tracking(order_ids: list[int]) -> list[dict]:
         except (ChannelHTTPError, KeyError) as error:
             from ..orders.services import record
             record(db.session, order, "tracking_push_failed", str(error)[:500])
+            if isinstance(error, RateLimited):
+                later(db.session, push_tracking, [order_id],
+                      delay=max(error.retry_after or 0, 30))
             db.session.commit()
-            if isinstance(error, RateLimited) and queue() is not None:
-                queue().enqueue_in(timedelta(seconds=max(error.retry_after or 0, 30)),
-                                   push_tracking, [order_id])
             continue
         from ..orders.services import record
         record(db.session, order, "tracking_pushed",

@@ -5,10 +5,12 @@ import logging
 
 from ..extensions import db
 from ..inventory.services import verify_ledger
+from . import job
 
 log = logging.getLogger(__name__)
 
 
+@job(timeout=1800, retries=1)
 def check_ledger() -> list[dict]:
     problems = verify_ledger(db.session)
     db.session.rollback()
