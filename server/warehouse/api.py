@@ -10,16 +10,15 @@ from sync import engine
 from sync.models import SyncChange
 
 from ..api import PageArgs, keyset_page, page_schema, roles_required
-from ..errors import TooLarge
-from ..validation import checked_by_view
 from ..auth.scoping import apply_scope, get_scoped, owning_seller_id, principal, scoped
 from ..catalog.models import Sku
+from ..errors import TooLarge
 from ..extensions import db
 from ..inventory.models import Stock, Warehouse
 from ..inventory.schemas import BinSchema, StockSchema
-from ..models_base import utcnow
 from ..orders.models import Order, OrderAllocation, OrderLine
 from ..orders.schemas import OrderSummarySchema
+from ..validation import checked_by_view
 from . import mutations  # noqa: F401  registers the mutation handlers
 from .models import InboundShipment, Task
 
@@ -118,15 +117,8 @@ def _order_of(line):
 
 
 def _to_pick(line) -> int:
-    from .mutations import PICKABLE_ON_LIST
-    if line.task.status not in ("open", "claimed") or _order_of(line).status not in \
-            PICKABLE_ON_LIST:
-        return 0
-    allocation = db.session.get(OrderAllocation, line.allocation_id)
-    order_line = db.session.get(OrderLine, allocation.order_line_id)
-    if order_line.sku_id != line.sku_id:  # a kit's part: its own line is the bound
-        return line.open_quantity
-    return max(0, min(line.open_quantity, allocation.quantity - allocation.quantity_picked))
+    from .services import pickable_units
+    return pickable_units(db.session, line)
 
 
 class TaskDetailSchema(TaskSchema):
@@ -437,28 +429,8 @@ def resolve(args, task_id):
     pick list finishes (done, each line saying what was picked and what was short)
     when nothing else is left on it. A pick list resolved by hand closes every open
     line the same way. Resolving a task already done changes nothing."""
-    from ..events import emit_after_commit, room_for_warehouse
-    from .mutations import close_pick_line, finish_pick_task, short_pick_line
+    from .services import resolve_task
     task = get_scoped(Task, task_id, what="task")
-    if task.status not in ("open", "claimed"):
-        return task
-    user, now = principal(), utcnow()
-    if task.kind == "pick":
-        lines = [line for line in task.lines if line.open_quantity]
-        why = "pick list closed by a supervisor"
-    else:
-        line = short_pick_line(db.session, task) if task.reason == "short_pick" else None
-        lines = [line] if line is not None and line.open_quantity else []
-        why = "closed with its short-pick exception"
-    closed = [{"task_line_id": line.id, "pick_task_id": line.task_id,
-               "units": close_pick_line(db.session, line, user_id=user.id, at=now, why=why)}
-              for line in lines]
-    if task.kind == "pick":
-        finish_pick_task(db.session, task, now)
-    task.status, task.resolved_at = "done", now
-    task.data = {**(task.data or {}), "note": args["note"], "resolved_by": user.id,
-                 **({"closed_short": closed} if closed else {})}
-    emit_after_commit(db.session, "task.changed", {"task_id": task.id, "status": "done"},
-                      [room_for_warehouse(task.warehouse_id)])
+    task = resolve_task(db.session, task, user_id=principal().id, note=args["note"])
     db.session.commit()
     return task

@@ -14,12 +14,21 @@ from server.catalog.models import KitComponent, Sku, SkuBarcode
 from server.errors import InsufficientStock
 from server.events import emit_after_commit, room_for_warehouse
 from server.inventory import services as inventory
-from server.inventory.models import Bin, Reservation, Stock, StockMovement
+from server.inventory.models import Bin, Stock, StockMovement
 from server.orders.models import Order, OrderAllocation, OrderLine
 from server.orders.services import record, transition
 from sync.registry import Rejected, mutation
 
 from .models import Task
+from .services import (  # noqa: F401  the rules pick lines share with the API
+    PICKABLE_ON_LIST,
+    back_to_allocation,
+    close_pick_line,
+    finish_pick_task,
+    pickable_units,
+    reserved_here,
+    short_pick_line,
+)
 
 
 def _qty(args, key="qty", minimum=1):
@@ -295,8 +304,12 @@ def pick_confirm(ctx, args):
     # A short pick sends part of an order back to allocation (backordered, then
     # allocated again) while the rest of it is still on the pick list: those lines
     # stay pickable, or the list could never finish.
+    # Units of a line that can no longer be picked (a cancelled order) are closed by
+    # reporting them short (_close_unpickable below), so the list can still finish.
+    closing = task_line is not None and args.get("qty") == 0 and "short" in args
     if order.status not in (PICKABLE_ON_LIST if task_line is not None else ("released",
-                                                                              "picked")):
+                                                                              "picked")) \
+            and not closing:
         raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
                                         "not released to the floor")
     line = ctx.session.get(OrderLine, allocation.order_line_id)
@@ -312,10 +325,16 @@ def pick_confirm(ctx, args):
     if sku.id != expected:
         wanted = task_line.sku.code if task_line is not None else line.sku.code
         raise Rejected("sku", f"wrong item: this pick is {wanted}, not {sku.code}")
-    if is_kit:
-        return _pick_component(ctx, args, allocation, task_line, bin_, sku)
     qty = _qty(args, minimum=0)
     short = _qty(args, "short", minimum=0) if "short" in args else 0
+    closed = _close_unpickable(ctx, task_line, order, qty, short)
+    if closed is not None:
+        return closed
+    if order.status not in PICKABLE_ON_LIST:
+        raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
+                                        "not released to the floor")
+    if is_kit:
+        return _pick_component(ctx, args, allocation, task_line, bin_, sku)
     if qty + short == 0:
         raise Rejected("qty", "pick at least one unit, or report it short")
     open_units = allocation.quantity - allocation.quantity_picked
@@ -323,10 +342,7 @@ def pick_confirm(ctx, args):
         open_units = min(open_units, task_line.open_quantity)
     if qty + short > open_units:
         raise Rejected("qty", f"only {open_units} left to pick on this line")
-    here = int(ctx.session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
-                                  .where(Reservation.reference == allocation.reference,
-                                         Reservation.bin_id == bin_.id,
-                                         Reservation.sku_id == sku.id)) or 0)
+    here = reserved_here(ctx.session, allocation, sku.id, bin_.id)
     take = min(qty, here)
     if take:
         inventory.pick(ctx.session, reference=allocation.reference, sku_id=sku.id,
@@ -344,8 +360,8 @@ def pick_confirm(ctx, args):
     if missing:
         give_back = min(short, here - take)
         if give_back:
-            _back_to_allocation(ctx.session, order, allocation, sku.id, bin_.id, give_back,
-                                user_id=ctx.user.id)
+            back_to_allocation(ctx.session, order, allocation, sku.id, bin_.id, give_back,
+                               user_id=ctx.user.id)
         task = _exception(ctx, bin_.warehouse_id, "short_pick",
                           f"{order.external_id}: {bin_.code} {sku.code} short by {missing}",
                           order_id=order.id, sku_id=sku.id, bin_id=bin_.id, short=missing,
@@ -355,6 +371,7 @@ def pick_confirm(ctx, args):
         ctx.session.flush()
         return "conflict", {**detail, "task_id": task.id,
                             **({"line_open": task_line.open_quantity,
+                                "line_to_pick": pickable_units(ctx.session, task_line),
                                 "pick_task_status": task_line.task.status}
                                if task_line is not None else {})}
     if all(a.quantity_picked >= a.quantity for a in order.allocations) \
@@ -379,12 +396,6 @@ def _finish_task(ctx, task):
     finish_pick_task(ctx.session, task, ctx.at)
 
 
-# Orders whose pick lines can still be picked: released to the floor, or sent
-# partly back to allocation by a short pick (backordered, allocated again) while
-# the rest stays on the list.
-PICKABLE_ON_LIST = ("released", "picked", "backordered", "allocated")
-
-
 def _pick_ref(task_line) -> dict:
     """What a short pick's exception needs to find its pick line again."""
     if task_line is None:
@@ -392,79 +403,25 @@ def _pick_ref(task_line) -> dict:
     return {"task_line_id": task_line.id, "pick_task_id": task_line.task_id}
 
 
-def finish_pick_task(session, task, at) -> bool:
-    """A pick list is done when none of its lines has units left to pick or to
-    report short; each line then says how many were picked and how many short."""
-    if task.status in ("open", "claimed") and all(l.open_quantity == 0 for l in task.lines):
-        task.status = "done"
-        task.resolved_at = at
-        emit_after_commit(session, "task.changed", {"task_id": task.id, "status": "done"},
-                          [room_for_warehouse(task.warehouse_id)])
-        return True
-    return False
-
-
-def _back_to_allocation(session, order, allocation, sku_id, bin_id, units, *, user_id):
-    """Units a picker did not find go back to allocation: their reservation in the
-    bin is released, the allocation shrinks, and the order waits for stock again
-    (another bin or warehouse, or a backorder; allocate_backorders runs after
-    commit). The rest of the order stays on its pick list, still pickable."""
-    inventory.release(session, reference=allocation.reference, sku_id=sku_id,
-                      quantity=units, bin_id=bin_id, user_id=user_id, reason="short pick")
-    allocation.quantity -= units
-    if order.status in ("released", "allocated"):
-        transition(session, order, "backordered", "short pick: back to allocation",
-                   user_id=user_id)
-    from server.jobs import enqueue_after_commit
-    enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders", sku_id)
-
-
-def short_pick_line(session, exception):
-    """The pick line a short-pick exception is about: named in its data, or (for an
-    exception raised before exceptions named their line) the open line of the same
-    order, SKU and bin."""
-    from .models import TaskLine
-    data = exception.data or {}
-    if data.get("task_line_id"):
-        return session.get(TaskLine, data["task_line_id"])
-    if not (exception.order_id and exception.sku_id and exception.bin_id):
+def _close_unpickable(ctx, task_line, order, qty, short):
+    """A short report for units of a pick line that can no longer be picked (the
+    order was cancelled, or its units were allocated elsewhere meanwhile): they are
+    closed short, so the list can finish. None when the units are still pickable
+    (then pick.confirm's own rules apply)."""
+    if task_line is None or qty or not short or short > task_line.open_quantity:
         return None
-    return session.scalars(select(TaskLine).join(Task, Task.id == TaskLine.task_id).where(
-        Task.kind == "pick", Task.status.in_(("open", "claimed")),
-        TaskLine.order_id == exception.order_id, TaskLine.sku_id == exception.sku_id,
-        TaskLine.bin_id == exception.bin_id).order_by(TaskLine.id)).first()
-
-
-def close_pick_line(session, line, *, user_id, at, why="closed by a supervisor") -> int:
-    """Close a pick line: units still open on it are short. For a plain item their
-    reservation goes back to allocation (the next wave picks them from wherever
-    stock really is); for a kit's part the reservation stays and the next wave lists
-    it again (a kit never ships incomplete). Then its pick list is done if nothing
-    else is left on it. Returns the units it closed."""
-    task = line.task
-    closed = line.open_quantity if task.status in ("open", "claimed") else 0
-    if closed:
-        allocation = session.get(OrderAllocation, line.allocation_id)
-        order = session.get(Order, line.order_id)
-        order_line = session.get(OrderLine, allocation.order_line_id)
-        is_kit = session.scalar(select(KitComponent.id).where(
-            KitComponent.kit_sku_id == order_line.sku_id)) is not None
-        here = int(session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
-                                  .where(Reservation.reference == allocation.reference,
-                                         Reservation.bin_id == line.bin_id,
-                                         Reservation.sku_id == line.sku_id)) or 0)
-        line.quantity_short += closed
-        give_back = 0 if is_kit else min(closed, here,
-                                         allocation.quantity - allocation.quantity_picked)
-        if give_back:
-            _back_to_allocation(session, order, allocation, line.sku_id, line.bin_id,
-                                give_back, user_id=user_id)
-        record(session, order, "short_pick",
-               f"{order.external_id}: {line.bin.code} {line.sku.code}: {closed} more short, "
-               f"{why}", user_id=user_id, data={"pick_task_id": task.id, "short": closed})
-    finish_pick_task(session, task, at)
-    session.flush()
-    return closed
+    pickable = pickable_units(ctx.session, task_line)
+    if pickable >= short:
+        return None
+    if pickable:  # part of it is still there to take: report that part short first
+        raise Rejected("short", f"{pickable} of this line can still be picked: take them, "
+                                "or report those short")
+    closed = close_pick_line(ctx.session, task_line, user_id=ctx.user.id, at=ctx.at,
+                             units=short, why=f"closed on the floor: order is {order.status}")
+    return "applied", {"warehouse_id": task_line.warehouse_id, "order_id": order.id,
+                       "picked": 0, "short": 0, "closed": closed["units"],
+                       "released": closed["released"], "line_open": task_line.open_quantity,
+                       "pick_task_status": task_line.task.status}
 
 
 def _pick_component(ctx, args, allocation, task_line, bin_, sku):

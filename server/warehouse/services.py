@@ -145,3 +145,170 @@ def suggest_bin(session: Session, warehouse_id: int, sku_id: int) -> Bin | None:
         select(Bin).where(Bin.warehouse_id == warehouse_id, Bin.kind.in_(SELLABLE_BIN_KINDS),
                           Bin.active.is_(True), ~Bin.id.in_(occupied))
         .order_by(Bin.sort_key).limit(1)).scalar_one_or_none()
+
+
+# -- a pick list always finishes ------------------------------------------------------
+#
+# The rules that close pick lines, shared by the sync mutations (pick.confirm, in
+# mutations.py) and the API (POST /api/tasks/<id>/resolve): a short pick, a line
+# that can no longer be picked, or a supervisor's resolution each leave the list
+# either done or with its open lines saying what is left.
+
+# Orders whose pick lines can still be picked: released to the floor, or sent partly
+# back to allocation by a short pick (backordered, allocated again) while the rest
+# stays on the list.
+PICKABLE_ON_LIST = ("released", "picked", "backordered", "allocated")
+
+
+def finish_pick_task(session: Session, task: Task, at) -> bool:
+    """A pick list is done when none of its lines has units left to pick or to
+    report short; each line then says how many were picked and how many short."""
+    if task.status in ("open", "claimed") and all(l.open_quantity == 0 for l in task.lines):
+        task.status = "done"
+        task.resolved_at = at
+        emit_after_commit(session, "task.changed", {"task_id": task.id, "status": "done"},
+                          [room_for_warehouse(task.warehouse_id)])
+        return True
+    return False
+
+
+def back_to_allocation(session: Session, order: Order, allocation: OrderAllocation,
+                       sku_id: int, bin_id: int, units: int, *, user_id=None) -> None:
+    """Units a picker did not find go back to allocation: their reservation in the
+    bin is released (a ledger movement), the allocation shrinks, and the order waits
+    for stock again (another bin or warehouse, or a backorder; allocate_backorders
+    runs after commit). The rest of the order stays on its pick list, pickable."""
+    from ..inventory import services as inventory
+    from ..jobs import enqueue_after_commit
+    from ..orders.services import transition
+    inventory.release(session, reference=allocation.reference, sku_id=sku_id,
+                      quantity=units, bin_id=bin_id, user_id=user_id, reason="short pick")
+    allocation.quantity -= units
+    if order.status in ("released", "allocated"):
+        transition(session, order, "backordered", "short pick: back to allocation",
+                   user_id=user_id)
+    enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders", sku_id)
+
+
+def reserved_here(session: Session, allocation: OrderAllocation, sku_id: int,
+                  bin_id: int) -> int:
+    """Units the allocation still holds of a SKU in one bin."""
+    from sqlalchemy import func
+    return int(session.scalar(select(func.coalesce(func.sum(Reservation.quantity), 0))
+                              .where(Reservation.reference == allocation.reference,
+                                     Reservation.bin_id == bin_id,
+                                     Reservation.sku_id == sku_id)) or 0)
+
+
+def is_kit_part(session: Session, allocation: OrderAllocation) -> bool:
+    from ..catalog.models import KitComponent
+    from ..orders.models import OrderLine
+    order_line = session.get(OrderLine, allocation.order_line_id)
+    return session.scalar(select(KitComponent.id).where(
+        KitComponent.kit_sku_id == order_line.sku_id).limit(1)) is not None
+
+
+def pickable_units(session: Session, line: TaskLine) -> int:
+    """What a picker may still take or report short on a line: its open units, no
+    more than its allocation still waits for, and none once the order cannot be
+    picked (cancelled, say). Open units beyond it can only be closed."""
+    task = line.task
+    if task.status not in ("open", "claimed"):
+        return 0
+    order = session.get(Order, line.order_id)
+    if order is None or order.status not in PICKABLE_ON_LIST:
+        return 0
+    allocation = session.get(OrderAllocation, line.allocation_id)
+    if is_kit_part(session, allocation):  # a kit's part: its own line is the bound
+        return line.open_quantity
+    return max(0, min(line.open_quantity, allocation.quantity - allocation.quantity_picked))
+
+
+def close_pick_line(session: Session, line: TaskLine, *, user_id=None, at=None,
+                    units: int | None = None, why: str = "closed by a supervisor") -> dict:
+    """Close a pick line (all its open units, or `units` of them): they are short.
+    For a plain item the reservation they still hold in the bin is released and goes
+    back to allocation (the next wave picks them from wherever stock really is); for
+    a kit's part the reservation stays and the next wave lists it again (a kit never
+    ships incomplete). Then its pick list is done if nothing else is left on it.
+    Returns what it closed: {task_line_id, pick_task_id, sku_id, sku, bin_id, bin,
+    units, released}."""
+    from ..models_base import utcnow
+    from ..orders.services import record
+    at = at or utcnow()
+    task = line.task
+    open_units = line.open_quantity if task.status in ("open", "claimed") else 0
+    closed = open_units if units is None else max(0, min(units, open_units))
+    released = 0
+    if closed:
+        allocation = session.get(OrderAllocation, line.allocation_id)
+        order = session.get(Order, line.order_id)
+        line.quantity_short += closed
+        if not is_kit_part(session, allocation):
+            released = min(closed, reserved_here(session, allocation, line.sku_id, line.bin_id),
+                           max(0, allocation.quantity - allocation.quantity_picked))
+        if released:
+            back_to_allocation(session, order, allocation, line.sku_id, line.bin_id,
+                               released, user_id=user_id)
+        record(session, order, "short_pick",
+               f"{order.external_id}: {line.bin.code} {line.sku.code}: {closed} more short, "
+               f"{why}", user_id=user_id,
+               data={"pick_task_id": task.id, "task_line_id": line.id, "short": closed})
+    finish_pick_task(session, task, at)
+    session.flush()
+    return {"task_line_id": line.id, "pick_task_id": task.id, "sku_id": line.sku_id,
+            "sku": line.sku.code, "bin_id": line.bin_id, "bin": line.bin.code,
+            "units": closed, "released": released}
+
+
+def short_pick_line(session: Session, exception: Task) -> TaskLine | None:
+    """The pick line a short-pick exception is about: named in its data, or (for an
+    exception raised before exceptions named their line) the open line of the same
+    order, SKU and bin."""
+    data = exception.data or {}
+    if data.get("task_line_id"):
+        return session.get(TaskLine, data["task_line_id"])
+    if not (exception.order_id and exception.sku_id and exception.bin_id):
+        return None
+    return session.scalars(select(TaskLine).join(Task, Task.id == TaskLine.task_id).where(
+        Task.kind == "pick", Task.status.in_(("open", "claimed")),
+        TaskLine.order_id == exception.order_id, TaskLine.sku_id == exception.sku_id,
+        TaskLine.bin_id == exception.bin_id).order_by(TaskLine.id)).first()
+
+
+def resolve_task(session: Session, task: Task, *, user_id=None, note: str = "",
+                 at=None) -> Task:
+    """A supervisor dealt with a task. A short pick's exception closes its pick line
+    with it: units still open there are short too, their reservation is released and
+    they go back to allocation, so the pick list finishes (done, each line saying
+    what was picked and what was short) when nothing else is left on it. A pick list
+    resolved by hand closes every open line the same way. Idempotent: a task already
+    done (or cancelled) is answered as it is, with its first note."""
+    from ..models_base import utcnow
+    if not isinstance(note, str) or len(note) > 500:
+        raise InvalidInput("note", "must be text of at most 500 characters")
+    # Locked, so two supervisors resolving at once close the line once.
+    task = session.execute(select(Task).where(Task.id == task.id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+    if task.status not in ("open", "claimed"):
+        return task
+    at = at or utcnow()
+    if task.kind == "pick":
+        lines = [line for line in task.lines if line.open_quantity]
+        why = "pick list closed by a supervisor"
+    else:
+        line = short_pick_line(session, task) if task.reason == "short_pick" else None
+        lines = [line] if line is not None and line.open_quantity else []
+        why = "closed with its short-pick exception"
+    closed = [close_pick_line(session, line, user_id=user_id, at=at, why=why)
+              for line in lines]
+    closed = [c for c in closed if c["units"]]
+    if task.kind == "pick":
+        finish_pick_task(session, task, at)
+    task.status, task.resolved_at = "done", at
+    task.data = {**(task.data or {}), "note": note, "resolved_by": user_id,
+                 "closed_short": closed}
+    emit_after_commit(session, "task.changed", {"task_id": task.id, "status": "done"},
+                      [room_for_warehouse(task.warehouse_id)])
+    session.flush()
+    return task

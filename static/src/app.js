@@ -1,4 +1,5 @@
-// The app shell after log-in: top bar (who, online/offline, language, log out), the
+// The app shell after log-in: one slim top bar (online/offline, the floor's pending
+// scans, and a menu with who, language and log out), the
 // screens of the user's role (home; for sellers and admins the orders and, for an
 // admin, stock) and the tab bar between them. The server painted the screen the URL
 // names; this makes it live: data from the API, realtime updates, offline support,
@@ -86,6 +87,23 @@ bindLanguageSwitch({
         : t('err.server', { status: error.status || '?' }));
     }
   },
+});
+
+// The slim bar's menu (who, language, log out): folded on the working screens,
+// unfolded by its button; folded again on the next screen change or a tap outside.
+const topbar = document.getElementById('topbar');
+const menuToggle = document.getElementById('menu-toggle');
+function setMenu(open) {
+  topbar.dataset.menu = open ? 'open' : 'closed';
+  menuToggle.setAttribute('aria-expanded', String(open));
+}
+menuToggle?.addEventListener('click', () => setMenu(topbar.dataset.menu !== 'open'));
+document.addEventListener('click', (event) => {
+  if (topbar.dataset.menu === 'open' && !topbar.contains(event.target)) setMenu(false);
+});
+window.addEventListener('popstate', () => setMenu(false));
+document.addEventListener('click', (event) => {
+  if (event.target.closest && event.target.closest('a[href^="/"]')) setMenu(false);
 });
 
 document.getElementById('logout').addEventListener('click', async (event) => {

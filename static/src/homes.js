@@ -3,11 +3,9 @@
 // Each takes its screen's root element and returns { rerender, onStockChanged,
 // refresh } for the shell to call.
 import { api, NetworkError } from './api.js';
-import { currentLocale, t } from './i18n.js';
+import { t } from './i18n.js';
 import { debounce, el, number, savedDataNote } from './format.js';
-import { acknowledge, bindScanField, keepScan, recentScans } from './scan.js';
 
-const $ = (id) => document.getElementById(id);
 
 // -- admin: counts of what the warehouse holds -------------------------------------
 
@@ -164,51 +162,9 @@ export function stockScreen(boot, root) {
 
 export const sellerHome = stockScreen;
 
-// -- picker: my tasks (none yet) and the scan field --------------------------------
+// -- picker: my tasks and the scan field (static/src/floor/home.js) -----------------
 
-export function pickerHome(boot) {
-  const input = $('scan-input');
-  const lastBox = $('last-scan-box');
-  const last = $('scan-last');
-  const log = $('scan-log');
-  const kept = $('scan-kept');
-  let total = 0;
-  let recent = [];
-
-  function render() {
-    log.replaceChildren(...recent.map((scan) => {
-      const li = el('li', 'scan-item');
-      li.append(el('span', 'scan-value', scan.value));
-      li.append(el('time', 'scan-time', new Date(scan.at).toLocaleTimeString(currentLocale())));
-      return li;
-    }));
-    kept.textContent = total ? t('scan.kept', { n: number(total) }) : '';
-  }
-
-  function onScan(value) {
-    // Shown at once, before the write to IndexedDB: the answer must not wait.
-    delete last.dataset.i18n;
-    last.textContent = value;
-    acknowledge(lastBox);
-    const scan = { value, at: new Date().toISOString() };
-    recent = [scan, ...recent].slice(0, 5);
-    total += 1;
-    render();
-    keepScan(boot.id, value).catch((error) => console.error('scan not kept', error));
-  }
-
-  bindScanField(input, { onScan, keyboardButton: $('scan-keyboard') });
-  recentScans(boot.id).then((saved) => {
-    total = saved.total;
-    recent = saved.recent;
-    if (recent.length) {
-      delete last.dataset.i18n;
-      last.textContent = recent[0].value;
-    }
-    render();
-  }).catch(() => {});
-  return { rerender: render };
-}
+export { pickerHome } from './floor/home.js';
 
 // -- driver: today's route (none yet) ----------------------------------------------
 

@@ -48,27 +48,27 @@ function exceptionsItem(exceptions) {
 
 /**
  * The task list in `root` (the tasks screen, or the picker's home): its parts are
- * status, list, empty and wave. "Release a wave" shows whenever no pick list waits
- * for me (none open, none claimed by me); lists other pickers claimed do not hide it.
+ * list, empty and wave (and status, hidden once drawn). "Release a wave" shows
+ * whenever no pick list waits for me (none open, none claimed by me); lists other
+ * pickers claimed do not hide it. `onRender` runs after each drawing.
  */
-export function tasksScreen(boot, root) {
-  const screen = root;
+export function taskList(boot, root, { onRender } = {}) {
   const list = part(root, 'list');
   const empty = part(root, 'empty');
   const status = part(root, 'status');
   const wave = part(root, 'wave');
-  let shown = false;
 
   async function render() {
     const { picks, exceptions } = await myWork();
-    status.hidden = true;
+    if (status) status.hidden = true;
     list.replaceChildren(...picks.map((task) => pickItem(boot, task)));
     if (exceptions.length) list.append(exceptionsItem(exceptions));
     empty.hidden = picks.length > 0;
     const waiting = picks.filter((task) => task.status === 'open' || task.assigned_user_id === boot.id);
     wave.hidden = waiting.length > 0;
     root.dataset.picks = String(picks.length);
-    if (shown) setPrompt(screen, t('floor.tasks_prompt'));
+    root.dataset.exceptions = String(exceptions.length);
+    if (onRender) onRender({ picks, exceptions });
   }
 
   wave.addEventListener('click', async () => {
@@ -90,31 +90,46 @@ export function tasksScreen(boot, root) {
       focusScan();
     }
   });
+  onOutboxChange((kind) => { if (kind === 'data') render(); });
+  return { render };
+}
 
-  // Scanning a bin on the task list opens the pick list that goes there.
-  async function onScan(value) {
-    const saved = await localRows('task_lines');
-    for (const task of saved) {
-      if (!OPEN.has(task.status)) continue;
-      if ((task.lines || []).some((line) => line.open_quantity > 0 && sameCode(line.bin_code, value))) {
-        feedback(root, true, value);
-        boot.router.navigate(`/floor/pick/${task.id}`);
-        return;
-      }
+/** Scanning a bin where my tasks are listed opens the pick list that goes there.
+ * Answers whether it did. */
+export async function openPickAt(boot, value) {
+  const saved = await localRows('task_lines');
+  for (const task of saved) {
+    if (!OPEN.has(task.status)) continue;
+    if ((task.lines || []).some((line) => line.open_quantity > 0 && sameCode(line.bin_code, value))) {
+      boot.router.navigate(`/floor/pick/${task.id}`);
+      return true;
     }
-    feedback(root, false, t('floor.nothing_at', { code: value }));
+  }
+  return false;
+}
+
+/** My tasks: the task list with its scan bar. */
+export function tasksScreen(boot, root) {
+  const screen = root;
+  let shown = false;
+  const tasks = taskList(boot, root, {
+    onRender() { if (shown) setPrompt(screen, t('floor.tasks_prompt')); },
+  });
+
+  async function onScan(value) {
+    if (await openPickAt(boot, value)) feedback(root, true, value);
+    else feedback(root, false, t('floor.nothing_at', { code: value }));
   }
   bindScanBar(boot, screen, onScan);
-  onOutboxChange((kind) => { if (kind === 'data') render(); });
   return {
     show() {
       shown = true;
       focusScan();
-      render();
+      tasks.render();
       if (isOnline()) syncNow();
     },
     hide() { shown = false; },
-    rerender: render,
+    rerender: tasks.render,
     refresh: () => syncNow(),
   };
 }
