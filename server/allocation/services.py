@@ -80,18 +80,31 @@ def _demands(session: Session, order: Order) -> list[Demand]:
     allocated = {}
     for a in order.allocations:
         allocated[a.order_line_id] = allocated.get(a.order_line_id, 0) + a.quantity
+    open_lines = [(line, line.open_quantity - allocated.get(line.id, 0))
+                  for line in order.lines]
+    open_lines = [(line, units) for line, units in open_lines if units > 0]
+    if not open_lines:
+        return []
+    # The lines' SKUs and their kit components in one statement; a kit's parts in
+    # one more, only when there is a kit.
+    skus: dict[int, Sku] = {}
+    kits: dict[int, dict[int, int]] = {}
+    for sku, component_id, quantity in session.execute(
+            select(Sku, KitComponent.component_sku_id, KitComponent.quantity)
+            .outerjoin(KitComponent, KitComponent.kit_sku_id == Sku.id)
+            .where(Sku.id.in_({line.sku_id for line, _ in open_lines}))):
+        skus[sku.id] = sku
+        if component_id is not None:
+            kits.setdefault(sku.id, {})[component_id] = quantity
+    parts_needed = {c for per in kits.values() for c in per}
+    parts = {s.id: s for s in session.scalars(select(Sku).where(Sku.id.in_(parts_needed)))} \
+        if parts_needed else {}
     demands = []
-    for line in order.lines:
-        units = line.open_quantity - allocated.get(line.id, 0)
-        if units <= 0:
-            continue
-        sku = line.sku
-        components = session.execute(
-            select(KitComponent.component_sku_id, KitComponent.quantity)
-            .where(KitComponent.kit_sku_id == sku.id)).all()
+    for line, units in open_lines:
+        sku = skus[line.sku_id]
+        components = kits.get(sku.id)
         if components:
-            per_unit = {c: q for c, q in components}
-            parts = {s.id: s for s in session.scalars(select(Sku).where(Sku.id.in_(per_unit)))}
+            per_unit = dict(components)
             weight = sku.weight_g or sum(parts[c].weight_g * q for c, q in per_unit.items())
             dims = ((sku.length_mm, sku.width_mm, sku.height_mm) if sku.length_mm else
                     max(((parts[c].length_mm, parts[c].width_mm, parts[c].height_mm)

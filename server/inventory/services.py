@@ -247,12 +247,16 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
     for i, line in enumerate(lines):
         _positive(f"lines.{i}.quantity", line.quantity)
     pairs = sorted({(line.sku_id, line.warehouse_id) for line in lines})
-    rows = _lock(session, or_(*(and_(Stock.sku_id == s, Stock.warehouse_id == w)
-                                for s, w in pairs)), Stock.on_hand > Stock.reserved,
-                 in_sellable_bin())
-    sort_keys = dict(session.execute(
-        select(Bin.id, Bin.sort_key).where(Bin.id.in_({r.bin_id for r in rows}))).all()
-    ) if rows else {}
+    # One statement: the stock rows locked (in key order) with their bins, which
+    # the walking order and each ledger row's sellable check need.
+    located = session.execute(
+        select(Stock, Bin).join(Bin, Bin.id == Stock.bin_id)
+        .where(or_(*(and_(Stock.sku_id == s, Stock.warehouse_id == w) for s, w in pairs)),
+               Stock.on_hand > Stock.reserved, in_sellable_bin())
+        .order_by(Stock.id).with_for_update(of=Stock)
+        .execution_options(populate_existing=True)).all()
+    rows = [stock for stock, _bin in located]
+    sort_keys = {bin_.id: bin_.sort_key for _stock, bin_ in located}
     by_pair: dict[tuple[int, int], list[Stock]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (sort_keys[r.bin_id], r.id)):
         by_pair[(row.sku_id, row.warehouse_id)].append(row)
