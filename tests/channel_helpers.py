@@ -68,3 +68,36 @@ def reserved(s, sku) -> int:
 
 def amazon_raws():
     return channels.adapter("amazon").split(fixture("amazon_orders.json"))
+
+
+# -- many orders on the fake marketplace (paging tests) -----------------------------
+
+def add_fake_orders(fake, channel: str, n: int, *, first: int = 1,
+                    sku: str = "PAGING-SKU") -> list[str]:
+    """`n` new orders of `channel` on the fake marketplace (numbered from `first`,
+    updated now); returns their external ids."""
+    from server.channels.fake_marketplace import sample_orders
+    ids = []
+    for number in range(first, first + n):
+        orders = sample_orders(number, [sku])
+        if channel == "amazon":
+            fake.add_amazon(*orders["amazon"])
+            ids.append(orders["amazon"][0]["AmazonOrderId"])
+        elif channel == "ebay":
+            fake.add_ebay(orders["ebay"])
+            ids.append(orders["ebay"]["orderId"])
+        elif channel == "shopify":
+            fake.add_shopify(orders["shopify"])
+            ids.append(str(orders["shopify"]["id"]))
+        else:
+            fake.add_temu(orders["temu"])
+            ids.append(orders["temu"]["order"]["parentOrderMap"]["parentOrderSn"])
+    return ids
+
+
+def stored_external_ids(s, account) -> list[str]:
+    """The external id of every order row of `account`, one per row (sorted)."""
+    from server.orders.models import Order
+    s.expire_all()
+    return sorted(s.scalars(select(Order.external_id).where(
+        Order.channel == account.channel, Order.account_key == account.account_key)))

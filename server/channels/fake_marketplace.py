@@ -3,6 +3,14 @@ fulfilment and stock endpoints, their pagination, auth and signatures, as their
 public specifications describe them; that can answer 429 (with Retry-After), 5xx
 or slowly on demand; and that records every request it was sent.
 
+Paging is each platform's own: Amazon `MaxResultsPerPage` + `NextToken`, eBay
+`limit`/`offset` with `total` and a `next` href, Shopify `limit` + a Link header
+`page_info` cursor, Temu `pageNumber`/`pageSize` with `totalItemNum`. Each platform
+caps the page (its documented maximum, and `page_size` or `configure(max_page=)`):
+it answers at most that many whatever was asked. `configure()` can also make a
+platform lie about its total (`extra_total`) or stop moving its next page after
+`loop_after` pages (the same token again; eBay and Temu serve the same page again).
+
 Tests start it on a free port (`FakeMarketplace().start()`); the demo runs it as
 `python -m server.channels.fake_marketplace --port 8765 --stream-every 20`, which
 keeps adding new orders so a new user sees them arriving.
@@ -30,6 +38,8 @@ CREDENTIALS = {
              "access_token": "fake-temu-token"},
 }
 AMAZON_ACCESS_TOKEN = "Atza|fake-access"
+# The largest page each platform documents (Temu: pageSize default 10, max 100).
+PLATFORM_MAX_PAGE = {"amazon": 100, "ebay": 200, "shopify": 250, "temu": 100}
 
 
 def _token(offset: int, **extra) -> str:
@@ -53,6 +63,8 @@ class FakeMarketplace:
         self.temu: dict[str, dict] = {}      # parentOrderSn -> {"order", "shipping", "amount"}
         self.requests: list[dict] = []
         self.faults: list[dict] = []
+        self.paging = {c: {"max_page": None, "extra_total": 0, "loop_after": None}
+                       for c in PLATFORM_MAX_PAGE}
         self.lock = threading.Lock()
         self.server = None
 
@@ -76,14 +88,45 @@ class FakeMarketplace:
             self.server.shutdown()
             self.server.server_close()
 
+    def configure(self, channel: str, *, max_page: int | None = None, extra_total: int = 0,
+                  loop_after: int | None = None) -> None:
+        """How `channel` pages its order list: at most `max_page` orders a page
+        (instead of `page_size`; never more than the platform's documented maximum);
+        a total that claims `extra_total` more orders than there are (eBay `total`,
+        Temu `totalItemNum`; Amazon and Shopify send no total); after `loop_after`
+        pages the next page stops moving (Amazon and Shopify hand back the same
+        token forever, eBay and Temu answer the same page for every later one)."""
+        with self.lock:
+            self.paging[channel] = {"max_page": max_page, "extra_total": extra_total,
+                                    "loop_after": loop_after}
+
+    def reset(self) -> None:
+        """Forget every order, request, fault and paging setting."""
+        with self.lock:
+            for store in (self.amazon, self.ebay, self.shopify, self.temu):
+                store.clear()
+            self.requests.clear()
+            self.faults.clear()
+            for channel in self.paging:
+                self.paging[channel] = {"max_page": None, "extra_total": 0,
+                                        "loop_after": None}
+
+    def page_cap(self, channel: str, asked: int) -> int:
+        """How many orders `channel` answers when asked for `asked`."""
+        cap = self.paging[channel]["max_page"] or self.page_size
+        return max(1, min(int(asked), cap, PLATFORM_MAX_PAGE[channel]))
+
     def inject(self, match: str, *, status: int = 429, retry_after: str | None = None,
-               delay: float = 0.0, times: int = 1) -> None:
+               delay: float = 0.0, times: int = 1, after: int = 0,
+               exact: bool = False) -> None:
         """The next `times` requests whose path (or Temu API name) contains `match`
-        answer `status` (after `delay` seconds); status 200 with a delay is a slow
-        answer."""
+        (is `match`, with `exact`) answer `status` (after `delay` seconds), once
+        `after` such requests were answered normally; status 200 with a delay is a
+        slow answer."""
         with self.lock:
             self.faults.append({"match": match, "status": status, "retry_after": retry_after,
-                                "delay": delay, "times": times})
+                                "delay": delay, "times": times, "after": after,
+                                "exact": exact})
 
     def calls(self, match: str = "") -> list[dict]:
         with self.lock:
@@ -104,7 +147,12 @@ class FakeMarketplace:
     def _fault(self, path: str, api: str | None) -> dict | None:
         with self.lock:
             for fault in self.faults:
-                if fault["times"] > 0 and (fault["match"] in path or fault["match"] == api):
+                matches = fault["match"] == path if fault.get("exact") else \
+                    fault["match"] in path
+                if fault["times"] > 0 and (matches or fault["match"] == api):
+                    if fault.get("after", 0) > 0:
+                        fault["after"] -= 1
+                        continue
                     fault["times"] -= 1
                     return fault
         return None
@@ -195,21 +243,31 @@ class _Handler(BaseHTTPRequestHandler):
                                                   "message": "Access to requested resource "
                                                   "is denied."}]})
         if path == "/orders/v0/orders" and method == "GET":
+            # NextToken carries the query (the other filters are then ignored).
             if "NextToken" in query:
-                state = _untoken(query["NextToken"])
-                after, offset = state["after"], state["o"]
+                try:
+                    state = _untoken(query["NextToken"])
+                    after, offset, asked, number = (state["after"], state["o"], state["n"],
+                                                    state["p"])
+                except (ValueError, KeyError, TypeError):
+                    return self._answer(400, {"errors": [{"code": "InvalidInput",
+                                                          "message": "bad NextToken"}]})
             else:
                 if "MarketplaceIds" not in query or "LastUpdatedAfter" not in query:
                     return self._answer(400, {"errors": [{"code": "InvalidInput",
                                                           "message": "missing filter"}]})
-                after, offset = query["LastUpdatedAfter"], 0
-            size = min(int(query.get("MaxResultsPerPage", 100)), fake.page_size)
+                after, offset, number = query["LastUpdatedAfter"], 0, 1
+                asked = int(query.get("MaxResultsPerPage", 100))
+            size = fake.page_cap("amazon", asked)
             found = sorted((o["order"] for o in fake.amazon.values()
                             if _iso(o["order"]["LastUpdateDate"]) >= _iso(after)),
-                           key=lambda o: o["LastUpdateDate"])
+                           key=lambda o: (o["LastUpdateDate"], o["AmazonOrderId"]))
             page = {"Orders": found[offset:offset + size]}
-            if offset + size < len(found):
-                page["NextToken"] = _token(offset + size, after=after)
+            loop = fake.paging["amazon"]["loop_after"]
+            if loop is not None and "NextToken" in query and number > loop:
+                page["NextToken"] = query["NextToken"]  # a platform that loops
+            elif offset + size < len(found):
+                page["NextToken"] = _token(offset + size, after=after, n=asked, p=number + 1)
             return self._answer(200, {"payload": page})
         parts = path.split("/")
         if len(parts) == 6 and parts[5] == "orderItems":
@@ -240,16 +298,23 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(401, {"errors": [{"errorId": 1001,
                                                   "message": "Invalid access token"}]})
         if path == "/sell/fulfillment/v1/order" and method == "GET":
-            since = None
+            since = until = None
             flt = query.get("filter", "")
             if flt.startswith("lastmodifieddate:["):
-                since = _iso(flt[len("lastmodifieddate:["):].split("..")[0])
-            limit = min(int(query.get("limit", 50)), 200, fake.page_size)
+                start, _, end = flt[len("lastmodifieddate:["):].rstrip("]").partition("..")
+                since = _iso(start) if start else None
+                until = _iso(end) if end else None
+            limit = fake.page_cap("ebay", int(query.get("limit", 50)))  # default 50
             offset = int(query.get("offset", 0))
             found = sorted((o for o in fake.ebay.values()
-                            if since is None or _iso(o["lastModifiedDate"]) >= since),
-                           key=lambda o: o["lastModifiedDate"])
-            answer = {"href": self.path, "total": len(found), "limit": limit, "offset": offset,
+                            if (since is None or _iso(o["lastModifiedDate"]) >= since)
+                            and (until is None or _iso(o["lastModifiedDate"]) <= until)),
+                           key=lambda o: (o["lastModifiedDate"], o["orderId"]))
+            loop = fake.paging["ebay"]["loop_after"]
+            if loop is not None and offset > loop * limit:
+                offset = loop * limit  # a platform that answers the same page again
+            answer = {"href": self.path, "limit": limit, "offset": offset,
+                      "total": len(found) + fake.paging["ebay"]["extra_total"],
                       "orders": found[offset:offset + limit], "warnings": []}
             if offset + limit < len(found):
                 answer["next"] = (f"/sell/fulfillment/v1/order?filter={flt}&limit={limit}"
@@ -274,19 +339,32 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(401, {"errors": "[API] Invalid API key or access token"})
         tail = path.split("/", 4)[4]  # after /admin/api/<version>/
         if tail == "orders.json" and method == "GET":
+            # page_info carries the query; only `limit` may go with it.
             if "page_info" in query:
-                state = _untoken(query["page_info"])
-                since, offset = state["since"], state["o"]
+                try:
+                    state = _untoken(query["page_info"])
+                    since, until, offset, number = (state["since"], state.get("until"),
+                                                    state["o"], state["p"])
+                except (ValueError, KeyError, TypeError):
+                    return self._answer(400, {"errors": {"page_info": ["is invalid"]}})
             else:
-                since, offset = query.get("updated_at_min"), 0
-            limit = min(int(query.get("limit", 50)), 250, fake.page_size)
+                since, until, offset, number = (query.get("updated_at_min"),
+                                                query.get("updated_at_max"), 0, 1)
+            asked = int(query.get("limit", 50))  # default 50, max 250
+            limit = fake.page_cap("shopify", asked)
             found = sorted((o for o in fake.shopify.values()
-                            if not since or _iso(o["updated_at"]) >= _iso(since)),
-                           key=lambda o: (o["updated_at"], o["id"]))
+                            if (not since or _iso(o["updated_at"]) >= _iso(since))
+                            and (not until or _iso(o["updated_at"]) <= _iso(until))),
+                           key=lambda o: (_iso(o["updated_at"]), o["id"]))
             headers = {}
-            if offset + limit < len(found):
-                token = _token(offset + limit, since=since)
-                headers["Link"] = (f'<http://{self.headers["Host"]}{path}?limit={limit}'
+            loop = fake.paging["shopify"]["loop_after"]
+            token = None
+            if loop is not None and "page_info" in query and number > loop:
+                token = query["page_info"]  # a platform that loops
+            elif offset + limit < len(found):
+                token = _token(offset + limit, since=since, until=until, p=number + 1)
+            if token:
+                headers["Link"] = (f'<http://{self.headers["Host"]}{path}?limit={asked}'
                                    f'&page_info={token}>; rel="next"')
             return self._answer(200, {"orders": found[offset:offset + limit]}, headers)
         if tail.startswith("orders/") and tail.endswith("/fulfillment_orders.json"):
@@ -348,10 +426,14 @@ class _Handler(BaseHTTPRequestHandler):
             found = sorted((r["order"] for r in fake.temu.values()
                             if (start is None or r["order"]["parentOrderMap"]["updateTime"] >= start)
                             and (end is None or r["order"]["parentOrderMap"]["updateTime"] <= end)),
-                           key=lambda o: o["parentOrderMap"]["updateTime"])
-            size = min(int(body.get("pageSize", 10)), fake.page_size)
-            number = int(body.get("pageNumber", 1))
-            return ok({"totalItemNum": len(found),
+                           key=lambda o: (o["parentOrderMap"]["updateTime"],
+                                          o["parentOrderMap"]["parentOrderSn"]))
+            size = fake.page_cap("temu", int(body.get("pageSize", 10)))  # default 10
+            number = max(1, int(body.get("pageNumber", 1)))
+            loop = fake.paging["temu"]["loop_after"]
+            if loop is not None and number > loop + 1:
+                number = loop + 1  # a platform that answers the same page again
+            return ok({"totalItemNum": len(found) + fake.paging["temu"]["extra_total"],
                        "pageItems": found[(number - 1) * size:number * size]}, twice=True)
         if api in ("bg.order.shippinginfo.v2.get", "bg.order.amount.query"):
             entry = fake.temu.get(body.get("parentOrderSn"))

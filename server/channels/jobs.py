@@ -24,11 +24,10 @@ from ..models_base import utcnow
 from .adapters import adapter
 from .http import ChannelHTTPError, RateLimited
 from .models import ChannelAccount, ChannelSkuMapping, ChannelStockPush, WebhookReceipt
-from .normalise import UnreadablePayload
 from .services import components_for, dead_letter, ingest
 
 log = logging.getLogger(__name__)
-POLL_OVERLAP = timedelta(minutes=2)  # Amazon's clock and ours; the upsert is idempotent
+from .paging import POLL_OVERLAP  # noqa: F401  (kept importable here)
 
 
 def _config(name: str, default):
@@ -54,38 +53,17 @@ def process_webhook(receipt_id: int) -> dict:
 
 @job(timeout=900, retries=5, intervals=(10, 30, 60, 120, 300))
 def poll_account(account_id: int) -> dict:
-    """Fetch every order updated since the account's cursor and upsert each. The
-    cursor moves only when the whole poll succeeded, so a failure (a 429 past its
-    retries, a 5xx) loses nothing: the next poll asks again from the same point."""
-    account = db.session.get(ChannelAccount, account_id)
-    if account is None or not account.active:
-        return {"account_id": account_id, "skipped": "inactive or missing"}
-    started = utcnow()
-    lookback = timedelta(days=_config("CHANNEL_INITIAL_LOOKBACK_DAYS", 7))
-    since = account.last_updated_after or (started - lookback)
-    module = adapter(account.channel)
-    summary = {"account_id": account_id, "orders": [], "error": None}
-    try:
-        for raw in module.fetch(account, since, started):
-            result = ingest(db.session, account_id, raw, source="poll")
-            summary["orders"].append(result.to_dict())
-    except (ChannelHTTPError, UnreadablePayload, ValueError, KeyError) as error:
-        db.session.rollback()
-        summary["error"] = str(error)
-        account = db.session.get(ChannelAccount, account_id)
-        account.last_error = f"{started.isoformat()}: {error}"[:2000]
-        account.last_poll_at = started
-        # Again once the platform lets us: Retry-After, or a backoff.
+    """Fetch every order updated since the account's cursor, page by page as the
+    platform serves them, storing each page's orders before the cursor moves past
+    them (channels/paging.py): a worker killed mid-poll resumes from the last page
+    stored; a failure (a 429 past its retries, a 5xx) is tried again later from
+    the same point, once the platform lets us (Retry-After, or a backoff)."""
+    from .paging import poll
+    summary = poll(db.session, account_id)
+    if summary.get("error"):
         later(db.session, poll_account, account_id,
-              delay=max(getattr(error, "retry_after", None) or 0, 30))
+              delay=max(summary.get("retry_after") or 0, 30))
         db.session.commit()
-        return summary
-    account = db.session.get(ChannelAccount, account_id)
-    account.last_updated_after = started - POLL_OVERLAP
-    account.cursor_token = None
-    account.last_poll_at = started
-    account.last_error = None
-    db.session.commit()
     return summary
 
 

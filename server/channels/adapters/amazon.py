@@ -20,6 +20,7 @@ from ..normalise import (
     require,
     ship_to,
 )
+from ..paging import Page, fetch_pages, page_size
 
 STATUSES = {"PendingAvailability": PENDING, "Pending": PENDING, "Unshipped": OPEN,
             "PartiallyShipped": OPEN, "Shipped": SHIPPED, "InvoiceUnconfirmed": SHIPPED,
@@ -119,27 +120,48 @@ def _get(account, path: str, params: dict) -> dict:
     return expect_ok(response, f"GET {path}").json()
 
 
-def fetch(account, since, until):
-    marketplace = account.account_key
-    params = {"MarketplaceIds": marketplace,
-              "LastUpdatedAfter": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "MaxResultsPerPage": 100}
+MAX_PAGE = 100  # getOrders MaxResultsPerPage: 1..100 (default 100)
+
+
+def _items(account, order_id: str) -> list[dict]:
+    items, params = [], {}
     while True:
-        page = _get(account, "/orders/v0/orders", params).get("payload") or {}
-        for order in page.get("Orders", []):
-            order_id = order["AmazonOrderId"]
-            items, item_params = [], {}
-            while True:
-                item_page = _get(account, f"/orders/v0/orders/{order_id}/orderItems",
-                                 item_params).get("payload") or {}
-                items += item_page.get("OrderItems", [])
-                if not item_page.get("NextToken"):
-                    break
-                item_params = {"NextToken": item_page["NextToken"]}
-            yield {"order": order, "items": items}
-        if not page.get("NextToken"):
-            return
-        params = {"MarketplaceIds": marketplace, "NextToken": page["NextToken"]}
+        item_page = _get(account, f"/orders/v0/orders/{order_id}/orderItems",
+                         params).get("payload") or {}
+        items += item_page.get("OrderItems") or []
+        if not item_page.get("NextToken"):
+            return items
+        params = {"NextToken": item_page["NextToken"]}
+
+
+def _with_items(account, orders: list[dict]):
+    for order in orders:
+        yield {"order": order, "items": _items(account, order["AmazonOrderId"])}
+
+
+def page(account, since, until, at=None, *, size=None) -> Page:
+    """One getOrders answer. The first page asks MaxResultsPerPage (Amazon may send
+    fewer); the next one is the NextToken Amazon gave, which carries the query (the
+    other filters are ignored with it). No total: the last page has no NextToken.
+    The orders' items (getOrderItems, paged too) are fetched as they are read."""
+    if at and at.get("NextToken"):
+        params = {"MarketplaceIds": account.account_key, "NextToken": at["NextToken"]}
+    else:
+        params = {"MarketplaceIds": account.account_key,
+                  "LastUpdatedAfter": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "MaxResultsPerPage": page_size(size, MAX_PAGE)}
+    payload = _get(account, "/orders/v0/orders", params).get("payload") or {}
+    orders = payload.get("Orders") or []
+    if not isinstance(orders, list):
+        raise UnreadablePayload("getOrders payload.Orders is not a list")
+    token = payload.get("NextToken")
+    return Page(ids=[o.get("AmazonOrderId") for o in orders],
+                orders=_with_items(account, orders),
+                next={"NextToken": token} if token else None, total=None)
+
+
+def fetch(account, since, until):
+    return fetch_pages(page, account, since, until)
 
 
 def push_tracking(account, order, shipments) -> list[dict]:

@@ -22,6 +22,7 @@ from ..normalise import (
     require,
     ship_to,
 )
+from ..paging import Page, fetch_pages, page_size
 
 
 def parse(raw: dict) -> NormalisedOrder:
@@ -98,20 +99,38 @@ def _headers(account) -> dict:
             "Content-Type": "application/json", "Accept": "application/json"}
 
 
+MAX_PAGE = 200  # getOrders limit: 1..200 (default 50)
+
+
+def _time(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def page(account, since, until, at=None, *, size=None) -> Page:
+    """One getOrders answer for lastmodifieddate in [since..until]. eBay may answer
+    fewer than `limit`: the next offset is this one plus the orders that arrived
+    (not plus the limit asked), asked while eBay gives a `next` or its `total` says
+    more remain."""
+    at = at or {}
+    limit = page_size(at.get("limit", size), MAX_PAGE)
+    offset = int(at.get("offset") or 0)
+    params = {"filter": f"lastmodifieddate:[{_time(since)}..{_time(until)}]",
+              "limit": limit, "offset": offset}
+    answer = expect_ok(call("GET", f"{account.base_url}/sell/fulfillment/v1/order",
+                            params=params, headers=_headers(account)), "getOrders").json()
+    orders = answer.get("orders") or []
+    if not isinstance(orders, list):
+        raise UnreadablePayload("getOrders orders is not a list")
+    total = None if answer.get("total") is None else int(answer["total"])
+    reached = offset + len(orders)
+    more = bool(orders) and (bool(answer.get("next")) or
+                             (total is not None and reached < total))
+    return Page(ids=[o.get("orderId") for o in orders], orders=orders,
+                next={"offset": reached, "limit": limit} if more else None, total=total)
+
+
 def fetch(account, since, until):
-    limit = 50
-    start = since.strftime("%Y-%m-%dT%H:%M:%S.") + f"{since.microsecond // 1000:03d}Z"
-    url = f"{account.base_url}/sell/fulfillment/v1/order"
-    params = {"filter": f"lastmodifieddate:[{start}..]", "limit": limit, "offset": 0}
-    while True:
-        page = expect_ok(call("GET", url, params=params, headers=_headers(account)),
-                         "getOrders").json()
-        orders = page.get("orders") or []
-        yield from orders
-        # Step by the page size eBay answered with (it may cap what we asked for).
-        params["offset"] += int(page.get("limit") or limit)
-        if not orders or params["offset"] >= int(page.get("total") or 0):
-            return
+    return fetch_pages(page, account, since, until)
 
 
 def push_tracking(account, order, shipments) -> list[dict]:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from ..http import call, expect_ok
 from ..normalise import (
@@ -27,6 +28,7 @@ from ..normalise import (
     require,
     ship_to,
 )
+from ..paging import Page, fetch_pages, page_size
 
 API_VERSION = "2024-10"
 
@@ -120,16 +122,40 @@ def _headers(account) -> dict:
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
-def fetch(account, since, until):
+MAX_PAGE = 250  # orders.json limit: 1..250 (default 50)
+
+
+def page(account, since, until, at=None, *, size=None) -> Page:
+    """One orders.json answer (updated_at_min..updated_at_max, any status). The next
+    page is the Link header's rel="next" page_info cursor, which carries the query
+    (only `limit` goes with it); no total, the last page has no next link."""
     url = f"{account.base_url}/admin/api/{API_VERSION}/orders.json"
-    params = {"status": "any", "limit": 250,
-              "updated_at_min": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    while url:
-        response = expect_ok(call("GET", url, params=params, headers=_headers(account)),
-                             "GET orders.json")
-        yield from response.json().get("orders", [])
-        match = _NEXT.search(response.headers.get("Link", ""))
-        url, params = (match.group(1), None) if match else (None, None)
+    if at and at.get("page_info"):
+        limit = page_size(at.get("limit", size), MAX_PAGE)
+        params = {"limit": limit, "page_info": at["page_info"]}
+    else:
+        limit = page_size(size, MAX_PAGE)
+        params = {"status": "any", "limit": limit,
+                  "updated_at_min": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "updated_at_max": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    response = expect_ok(call("GET", url, params=params, headers=_headers(account)),
+                         "GET orders.json")
+    orders = response.json().get("orders") or []
+    if not isinstance(orders, list):
+        raise UnreadablePayload("orders.json orders is not a list")
+    following = None
+    match = _NEXT.search(response.headers.get("Link", ""))
+    if match:
+        query = parse_qs(urlsplit(match.group(1)).query)
+        if not query.get("page_info"):
+            raise UnreadablePayload(f"a next link without page_info: {match.group(1)[:200]}")
+        following = {"page_info": query["page_info"][0], "limit": limit}
+    return Page(ids=[None if o.get("id") is None else str(o["id"]) for o in orders],
+                orders=orders, next=following, total=None)
+
+
+def fetch(account, since, until):
+    return fetch_pages(page, account, since, until)
 
 
 def push_tracking(account, order, shipments) -> list[dict]:

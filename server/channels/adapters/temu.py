@@ -9,6 +9,7 @@ with soldFactor units per sold item; some answers are wrapped twice
 (result.result); the label pending_buyer_cancellation pauses fulfilment."""
 import hashlib
 import json
+import math
 import time
 
 from ..http import ChannelHTTPError, call
@@ -26,6 +27,7 @@ from ..normalise import (
     require,
     ship_to,
 )
+from ..paging import Page, fetch_pages, page_size
 
 STATUSES = {1: PENDING, 2: OPEN, 3: CANCELLED, 4: SHIPPED, 5: DELIVERED, 41: OPEN,
             51: SHIPPED}
@@ -167,21 +169,54 @@ def router(account, api: str, **params) -> dict:
     return answer
 
 
+MAX_PAGE = 100  # bg.order.list.v2.get pageSize: default 10, max 100
+
+
+def _with_details(account, items: list[dict]):
+    for item in items:
+        sn = item["parentOrderMap"]["parentOrderSn"]
+        yield {"order": item,
+               "shipping": unwrap(router(account, SHIPPING_INFO, parentOrderSn=sn)),
+               "amount": unwrap(router(account, AMOUNT, parentOrderSn=sn))}
+
+
+def page(account, since, until, at=None, *, size=None) -> Page:
+    """One bg.order.list.v2.get answer (updateAtStart..updateAtEnd). Temu caps
+    pageSize and says so only by answering fewer: page N of size S holds the orders
+    from (N-1)*S, so the next page is worked out from where the orders that arrived
+    end. When fewer came than asked and totalItemNum says more remain, the next
+    pages ask for the size Temu really served (a divisor of where we are, so page
+    numbers still line up). Each order's address and money are fetched as it is
+    read."""
+    at = at or {}
+    number = max(1, int(at.get("pageNumber") or 1))
+    asked = page_size(at.get("pageSize", size), MAX_PAGE)
+    result = unwrap(router(account, ORDER_LIST, pageNumber=number, pageSize=asked,
+                           updateAtStart=int(since.timestamp()),
+                           updateAtEnd=int(until.timestamp())))
+    if not isinstance(result, dict):
+        raise UnreadablePayload(f"{ORDER_LIST}: the result is not an object")
+    items = result.get("pageItems") or []
+    if not isinstance(items, list):
+        raise UnreadablePayload(f"{ORDER_LIST}: pageItems is not a list")
+    total = None if result.get("totalItemNum") is None else int(result["totalItemNum"])
+    reached = (number - 1) * asked + len(items)
+    if not items:
+        more = False
+    elif total is not None:
+        more = reached < total
+    else:
+        more = len(items) >= asked  # no total: a short page is the last
+    following = None
+    if more:
+        served = asked if len(items) >= asked else math.gcd(reached, len(items))
+        following = {"pageNumber": reached // served + 1, "pageSize": served}
+    return Page(ids=[(i.get("parentOrderMap") or {}).get("parentOrderSn") for i in items],
+                orders=_with_details(account, items), next=following, total=total)
+
+
 def fetch(account, since, until):
-    page_number, size = 1, 100
-    while True:
-        result = unwrap(router(account, ORDER_LIST, pageNumber=page_number, pageSize=size,
-                               updateAtStart=int(since.timestamp()),
-                               updateAtEnd=int(until.timestamp())))
-        items = result.get("pageItems") or []
-        for item in items:
-            sn = item["parentOrderMap"]["parentOrderSn"]
-            yield {"order": item,
-                   "shipping": unwrap(router(account, SHIPPING_INFO, parentOrderSn=sn)),
-                   "amount": unwrap(router(account, AMOUNT, parentOrderSn=sn))}
-        if not items or page_number * size >= int(result.get("totalItemNum") or 0):
-            return
-        page_number += 1
+    return fetch_pages(page, account, since, until)
 
 
 def push_tracking(account, order, shipments) -> list[dict]:
