@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, contains_eager
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..realtime import (close_rooms_after_commit, room_for_session, room_for_token,
-                        room_for_user)
+from ..inventory.models import Warehouse
+from ..realtime import close_rooms_after_commit, room_for_session, room_for_token, room_for_user
 from . import passwords
 from .models import LOCALES, ROLES, ApiToken, Seller, User
 
@@ -253,12 +253,35 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user if row is not None else None
 
 
+_LIVE_TOKEN = None
+
+
+def _live_token_statement():
+    """Built once, on first use (the mappers must be configured): the statement
+    object, and so its cache key, is reused by every request."""
+    global _LIVE_TOKEN
+    if _LIVE_TOKEN is None:
+        _LIVE_TOKEN = (
+            select(ApiToken)
+            .join(ApiToken.user)
+            .outerjoin(User.warehouses)
+            .where(ApiToken.token_hash == bindparam("token_hash"),
+                   ApiToken.revoked_at.is_(None), User.active.is_(True))
+            .options(contains_eager(ApiToken.user).contains_eager(User.warehouses))
+            .order_by(Warehouse.code))
+    return _LIVE_TOKEN
+
+
 def token_for(session: Session, token: str) -> ApiToken | None:
     """The live token row for `token` (not revoked, its user active), or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    # One statement: the token, its user and the user's warehouses (what scoping
+    # reads of floor staff), joined. Nothing is cached between requests, so a
+    # revocation or a user switched off is refused on the very next request, in
+    # every process.
+    row = session.scalars(_live_token_statement(), {"token_hash": _digest(token)}).unique().first()
+    if row is None:
         return None
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY:

@@ -1,18 +1,33 @@
 """Warehouses, bins, stock and the ledger. Thin: every rule is in services.py."""
 from flask_smorest import Blueprint
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
-from ..api import keyset_page, page_schema, roles_required
+from ..api import PageArgs, keyset_page, page_schema, roles_required
 from ..auth.scoping import get_scoped, principal, scoped
 from ..catalog.models import Sku
 from ..extensions import db
+from ..orders.queries import core_page, given, iso
 from . import services, warehouses
-from .models import Bin, Stock, StockMovement, Warehouse
-from .schemas import (AdjustArgs, BinCreateArgs, BinQueryArgs, BinSchema, LedgerQueryArgs,
-                      MoveArgs, MovementSchema, ReceiveArgs, ReleaseArgs, ReleaseResultSchema,
-                      ReservationSchema, ReserveArgs, StockQueryArgs, StockSchema,
-                      WarehouseSchema, WarehouseUpdateSchema)
-from ..api import PageArgs
+from .models import SELLABLE_BIN_KINDS, Bin, Stock, StockMovement, Warehouse
+from .schemas import (
+    AdjustArgs,
+    BinCreateArgs,
+    BinQueryArgs,
+    BinSchema,
+    LedgerQueryArgs,
+    MoveArgs,
+    MovementSchema,
+    ReceiveArgs,
+    ReleaseArgs,
+    ReleaseResultSchema,
+    ReservationSchema,
+    ReserveArgs,
+    StockQueryArgs,
+    StockSchema,
+    WarehouseSchema,
+    WarehouseUpdateSchema,
+)
 
 warehouses_blp = Blueprint("warehouses", __name__, url_prefix="/api",
                            description="Warehouses and their bins")
@@ -94,13 +109,45 @@ def _stock_query():
 @blp.response(200, page_schema(StockSchema, "StockPage"))
 def list_stock(args):
     """Stock rows (SKU x bin) the caller may see."""
-    stmt = _stock_query()
-    for key in ("sku_id", "warehouse_id", "bin_id", "seller_id"):
-        if args[key] is not None:
-            stmt = stmt.where(getattr(Stock, key) == args[key])
+    # One statement: the stock row with its SKU's code and its bin's code and kind.
+    filters = given(args, ("sku_id", "warehouse_id", "bin_id", "seller_id"))
     if args["in_stock"] is not None:
-        stmt = stmt.where((Stock.on_hand > 0) if args["in_stock"] else (Stock.on_hand == 0))
-    return keyset_page(stmt, Stock.id, args)
+        # Not a bound value: on_hand > 0 and on_hand = 0 are two statements.
+        filters["in_stock" if args["in_stock"] else "out_of_stock"] = True
+    return core_page("stock", args, filters, _stock_list_statement, Stock.id,
+                     _stock_list_item)
+
+
+def _stock_list_statement(names):
+    stmt = (scoped(Stock).with_only_columns(*_STOCK_LIST_COLUMNS)
+            .join_from(Stock, Sku, Sku.id == Stock.sku_id)
+            .join_from(Stock, Bin, Bin.id == Stock.bin_id))
+    for key in names:
+        if key == "in_stock":
+            stmt = stmt.where(Stock.on_hand > 0)
+        elif key == "out_of_stock":
+            stmt = stmt.where(Stock.on_hand == 0)
+        else:
+            stmt = stmt.where(getattr(Stock, key) == bindparam(key))
+    return stmt
+
+
+_STOCK_LIST_COLUMNS = (Stock.id, Stock.sku_id, Sku.code.label("sku_code"), Stock.seller_id,
+                       Stock.warehouse_id, Stock.bin_id, Bin.code.label("bin_code"),
+                       Bin.kind.label("bin_kind"), Stock.on_hand, Stock.reserved,
+                       Stock.updated_at)
+
+
+def _stock_list_item(row) -> dict:
+    """A stock row as StockSchema dumps it (available and sellable as Stock has
+    them: only a sellable bin's unreserved units are available)."""
+    sellable = row.bin_kind in SELLABLE_BIN_KINDS
+    return {"id": row.id, "sku_id": row.sku_id, "sku_code": row.sku_code,
+            "seller_id": row.seller_id, "warehouse_id": row.warehouse_id,
+            "bin_id": row.bin_id, "bin_code": row.bin_code, "bin_kind": row.bin_kind,
+            "on_hand": row.on_hand, "reserved": row.reserved,
+            "available": row.on_hand - row.reserved if sellable else 0,
+            "sellable": sellable, "updated_at": iso(row.updated_at)}
 
 
 def _check_scope(sku_id, *bin_ids):
@@ -184,8 +231,29 @@ def release(args):
 @blp.response(200, page_schema(MovementSchema, "LedgerPage"))
 def ledger(args):
     """Stock movements the caller may see, newest first."""
-    stmt = scoped(StockMovement)
-    for key in ("sku_id", "warehouse_id", "bin_id", "reference", "kind"):
-        if args[key] is not None:
-            stmt = stmt.where(getattr(StockMovement, key) == args[key])
-    return keyset_page(stmt, StockMovement.id, args, descending=True)
+    # One statement of the columns MovementSchema shows, answered as plain dicts.
+    filters = given(args, ("sku_id", "warehouse_id", "bin_id", "reference", "kind"))
+    return core_page("ledger", args, filters, _ledger_statement, StockMovement.id,
+                     _ledger_item, descending=True)
+
+
+def _ledger_statement(names):
+    stmt = scoped(StockMovement).with_only_columns(*_LEDGER_COLUMNS)
+    for key in names:
+        stmt = stmt.where(getattr(StockMovement, key) == bindparam(key))
+    return stmt
+
+
+_LEDGER_COLUMNS = (StockMovement.id, StockMovement.stock_id, StockMovement.sku_id,
+                   StockMovement.seller_id, StockMovement.warehouse_id, StockMovement.bin_id,
+                   StockMovement.kind, StockMovement.delta_on_hand,
+                   StockMovement.delta_reserved, StockMovement.on_hand_after,
+                   StockMovement.reserved_after, StockMovement.reason,
+                   StockMovement.reference, StockMovement.user_id, StockMovement.created_at)
+
+
+def _ledger_item(row) -> dict:
+    """A movement as MovementSchema dumps it."""
+    item = row._asdict()
+    item["created_at"] = iso(row.created_at)
+    return item

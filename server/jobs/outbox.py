@@ -72,6 +72,7 @@ def write(session, entries) -> list[Message]:
             rooms.extend(item)
         else:
             raise ValueError(f"unknown side effect {kind!r}")
+    events = _latest_only(events)
     for path, items in coalesced.items():
         rows.append({"kind": "job", "payload": {"func": path, "args": [sorted(items)]},
                      "available_at": now})
@@ -82,9 +83,27 @@ def write(session, entries) -> list[Message]:
                      "available_at": now})
     for row in rows:
         row.update(created_at=now, attempts=0)
-    ids = session.scalars(insert(OutboxMessage).returning(
-        OutboxMessage.id, sort_by_parameter_order=True), rows).all()
+    # Core on the transaction's own connection: one multi-row INSERT, no ORM work.
+    table = OutboxMessage.__table__
+    ids = session.connection().execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
     return [Message(i, r["kind"], r["payload"], r["available_at"]) for i, r in zip(ids, rows)]
+
+
+def _latest_only(events: list) -> list:
+    """Events are hints of a row's state (ARCHITECTURE.md): of several about the
+    same row in one transaction (same name, same leading `*_id`), the last says it
+    all. An order allocated in one transaction is one order.updated, not three."""
+    latest: dict = {}
+    for position, (name, payload, rooms) in enumerate(events):
+        first = next(iter(payload.items()), (None, None)) if isinstance(payload, dict) \
+            else (None, None)
+        key = (name, first) if str(first[0]).endswith("_id") else (name, position)
+        earlier = latest.pop(key, None)
+        # Everyone who would have heard an earlier one hears the last one.
+        rooms = list(dict.fromkeys((earlier[2] if earlier else []) + rooms))
+        latest[key] = [name, payload, rooms]
+    return list(latest.values())
 
 
 @on_committed

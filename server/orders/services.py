@@ -73,8 +73,11 @@ def _check_lines(session: Session, seller_id: int, lines: list[dict]) -> list[Sk
     if not lines:
         raise InvalidInput("lines", "an order needs at least one line")
     skus = []
+    wanted = {line["sku_id"] for line in lines if isinstance(line.get("sku_id"), int)}
+    found = {s.id: s for s in session.scalars(select(Sku).where(Sku.id.in_(wanted)))} \
+        if wanted else {}
     for i, line in enumerate(lines):
-        sku = session.get(Sku, line["sku_id"])
+        sku = found.get(line["sku_id"])
         if sku is None or sku.seller_id != seller_id:
             raise NotFound(f"No SKU {line['sku_id']}", fields={f"lines.{i}.sku_id":
                                                                ["not found"]})

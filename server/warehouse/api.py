@@ -3,7 +3,7 @@ exception tasks. Thin: sync/engine.py and warehouse/mutations.py hold the rules.
 import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
 from sync import engine
@@ -17,6 +17,7 @@ from ..extensions import db
 from ..inventory.models import Stock, Warehouse
 from ..inventory.schemas import BinSchema, StockSchema
 from ..orders.models import Order, OrderAllocation, OrderLine
+from ..orders.queries import core_page, iso
 from ..orders.schemas import OrderSummarySchema
 from ..validation import checked_by_view
 from . import mutations  # noqa: F401  registers the mutation handlers
@@ -221,14 +222,32 @@ def pull(args):
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(args):
     """Floor tasks in your warehouses: exceptions for a supervisor first of all."""
-    stmt = scoped(Task)
-    if args["kind"]:
-        stmt = stmt.where(Task.kind == args["kind"])
-    if args["status"]:
-        stmt = stmt.where(Task.status == args["status"])
+    # One statement of the columns TaskSchema shows, answered as plain dicts.
+    filters = {k: args[k] for k in ("kind", "status") if args[k]}
     if args["warehouse_id"] is not None:
-        stmt = stmt.where(Task.warehouse_id == args["warehouse_id"])
-    return keyset_page(stmt, Task.id, args)
+        filters["warehouse_id"] = args["warehouse_id"]
+    return core_page("tasks", args, filters, _task_list_statement, Task.id, _task_list_item)
+
+
+def _task_list_statement(names):
+    stmt = scoped(Task).with_only_columns(*_TASK_LIST_COLUMNS)
+    for key in names:
+        stmt = stmt.where(getattr(Task, key) == bindparam(key))
+    return stmt
+
+
+_TASK_LIST_COLUMNS = (Task.id, Task.warehouse_id, Task.kind, Task.reason, Task.status,
+                      Task.title, Task.data, Task.order_id, Task.bin_id, Task.sku_id,
+                      Task.assigned_user_id, Task.created_at, Task.resolved_at)
+
+
+def _task_list_item(row) -> dict:
+    """A task as TaskSchema dumps it."""
+    return {"id": row.id, "warehouse_id": row.warehouse_id, "kind": row.kind,
+            "reason": row.reason, "status": row.status, "title": row.title,
+            "data": row.data, "order_id": row.order_id, "bin_id": row.bin_id,
+            "sku_id": row.sku_id, "assigned_user_id": row.assigned_user_id,
+            "created_at": iso(row.created_at), "resolved_at": iso(row.resolved_at)}
 
 
 @blp.route("/tasks/<int:task_id>")
