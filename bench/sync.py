@@ -11,7 +11,8 @@ of every aisle (400 `receive()` calls), so moves out of it never run short.
 Each device works its own aisle (as pickers do): 80 % `receive.scan` of 1 unit of
 a random SKU into a random bin of the aisle, 20 % `stock.move` of 1 unit from the
 aisle's first bin to another bin of it, all by SKU code and bin code, ids 1..N
-without gaps. Devices of different aisles touch different stock rows, so their
+without gaps (the engine applies them set-based: sync/engine.py, FloorBatch in
+server/warehouse/mutations.py). Devices of different aisles touch different stock rows, so their
 batches never wait on each other's row locks; what is measured is the engine.
 
 - 1 device (one process): 10,000 mutations (500 with --quick), 20 batches.
@@ -24,6 +25,11 @@ call to push_and_commit to its return (the commit included). With Redis up, the
 jobs the commits queue (`allocate_backorders`, `stock_changed`) go to an RQ queue
 of their own, `haicang_bench_sync`, emptied afterwards; Socket.IO events go
 through Redis as in production.
+
+Before the runs, one spawned process pushes one batch of 500 (a fresh device,
+after its warm-up) counting the SQL statements it sends and its CPU time:
+`statements_per_mutation` and `cpu_ms_per_mutation`, printed as figures and in
+the params of every `mutations_per_s` line, so a regression shows beside the rate.
 
 After the run: `verify_ledger` and the number of stored results (sync_mutations
 rows) against the mutations sent, as figures. Last, one process pushes one more
@@ -218,6 +224,44 @@ def _profile_worker(fx: dict, results) -> None:
         results.put({"failed": traceback.format_exc()})
 
 
+def _count_worker(fx: dict, results) -> None:
+    """One batch of 500 on a fresh device, no profiler: the SQL statements it sends
+    (an executemany counts once; BEGIN/COMMIT are not statements to SQLAlchemy) by
+    kind, and the process's CPU time, per mutation."""
+    try:
+        from sqlalchemy import event
+
+        from server.auth.models import User
+        from server.extensions import db
+        app = make_app(fx["db_url"], fx["redis"], RQ_QUEUE)
+        with app.app_context():
+            s = db.session
+            dev = device_id(fx, 1, "count")
+            user = s.get(User, fx["users"][1])
+            _push(fx, s, user, dev, mutations_for(fx, 1, 1, WARMUP), Counter())
+            kinds = Counter()
+
+            def count(_conn, _cursor, statement, _params, _context, _many):
+                words = statement.split()
+                head = words[0].upper() if words else "?"
+                table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement, re.IGNORECASE)
+                kinds[f"{head} {table.group(1) if table else ''}".strip()] += 1
+
+            batch = mutations_for(fx, 1, WARMUP + 1, BATCH)
+            user = s.get(User, fx["users"][1])
+            event.listen(db.engine, "before_cursor_execute", count)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            _push(fx, s, user, dev, batch, Counter())
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+            event.remove(db.engine, "before_cursor_execute", count)
+            db.session.remove()
+            db.engine.dispose()
+        results.put({"kinds": dict(kinds), "cpu": cpu, "wall": wall,
+                     "sent": WARMUP + BATCH})
+    except BaseException:  # noqa: BLE001
+        results.put({"failed": traceback.format_exc()})
+
+
 def _spawn(target, arg_sets: list[tuple], timeout: float) -> list[dict]:
     mp = multiprocessing.get_context("spawn")
     results = mp.Queue()
@@ -284,6 +328,21 @@ def sync_push_per_s(ctx: Context) -> None:
                                      f"{int(MOVE_SHARE * 100)} % stock.move, 1 unit",
               "events": "socket.io via redis" if fx["redis"] else "socket.io in-process",
               "jobs": f"rq queue {RQ_QUEUE}" if fx["redis"] else "inline"}
+    ctx.log("counting statements and CPU of one batch of 500")
+    counted = _spawn(_count_worker, [(fx,)], timeout=300)[0]
+    sent_total += counted["sent"]
+    kinds = dict(sorted(counted["kinds"].items(), key=lambda kv: -kv[1]))
+    per_mutation = sum(kinds.values()) / BATCH
+    cpu_ms = counted["cpu"] * 1000 / BATCH
+    common["statements_per_mutation"] = round(per_mutation, 3)
+    common["cpu_ms_per_mutation"] = round(cpu_ms, 3)
+    count_params = {"batch": BATCH, "mix": common["mix"], "statements_by_kind": kinds,
+                    "batch_wall_ms": round(counted["wall"] * 1000, 1)}
+    ctx.figure("statements_per_mutation", per_mutation, "statements", params=count_params,
+               target="fewer is better: what must stay per mutation is at most a "
+                      "savepoint, UPDATE stock and INSERT movement (TARGETS.md)")
+    ctx.figure("cpu_ms_per_mutation", cpu_ms, "ms", params=count_params,
+               target="~0.2 ms for 5,000 mutations/s on 2 cores (bench/README.md)")
     for devices, groups in ((1, [[0]]), (4, [[0, 1], [2, 3]])):
         per_device = total // devices
         ctx.log(f"{devices} device(s) in {len(groups)} process(es): {total} mutations")

@@ -1,10 +1,14 @@
 """Push and pull, as ../shared/design/SYNC.md specifies.
 
-Push: each mutation of a device applies at most once, in ascending id, each in
-its own savepoint; its result and the device's new last_mutation_id are written
-with it, and the whole batch commits once (the caller commits), so a crash leaves
-a clean prefix. A gap stops the batch; a rejected mutation still advances the
-device, so one bad scan never blocks the queue behind it.
+Push: each mutation of a device applies at most once, in ascending id. The scans
+the domain can plan (registry.batch: receipts and moves that apply as asked) are
+written together in a few multi-row statements; every other mutation runs its
+handler in a savepoint of its own, so a rejection undoes only itself. Results go
+in one multi-row INSERT, the device row is updated once, and the whole batch
+commits once (the caller commits): effects, results and last_mutation_id commit
+together, so a crash leaves a clean prefix. A gap stops the batch; a rejected
+mutation still advances the device, so one bad scan never blocks the queue behind
+it.
 
 Pull: what changed in the user's scope since the cursor, rows as they are now.
 """
@@ -18,15 +22,22 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, insert, or_, select, text
 from sqlalchemy.exc import DataError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from server.errors import DomainError, Forbidden, InvalidInput, TooLarge
 from server.inventory.services import lock_stock_rows, occurred_at
-from server.validation import DEFAULT_MAX_JSON_DEPTH, INT32, first_problem, printable_key, \
-    text_problem
+from server.validation import (
+    DEFAULT_MAX_JSON_DEPTH,
+    INT32,
+    first_problem,
+    printable_key,
+    text_problem,
+)
 
+from .bulk import insert_rows
 from .models import SyncChange, SyncDevice, SyncMutation
-from .registry import HANDLERS, LOCKS, Context, Forbidden as NotAllowed, Rejected, authorize
+from .registry import BATCH, HANDLERS, LOCKS, PLANS, Context, Planned, Rejected, authorize
+from .registry import Forbidden as NotAllowed
 
 MAX_BATCH = 1000
 # Device clocks further off than this are not trusted to correct `at`.
@@ -83,7 +94,15 @@ def _result(row: SyncMutation, replayed: bool = False) -> dict:
 def push(session: Session, user, device_id: str, mutations: list[dict],
          sent_at=None) -> dict:
     """Apply a device's mutations. Returns {"last_mutation_id", "results"}. Works in
-    the caller's transaction and never commits."""
+    the caller's transaction and never commits.
+
+    Set-based where the domain knows how (registry.batch): the codes of the whole
+    push are resolved once, its stock rows locked once in key order, the mutations
+    that plan cleanly are written together; the others run their handler in a
+    savepoint of their own, after what was planned before them is written. The
+    results are stored in one multi-row INSERT and the device row is updated once,
+    all in this transaction: effects, results and last_mutation_id commit together
+    (a crash leaves a clean prefix: the batch before it, whole)."""
     if not isinstance(mutations, list):
         raise InvalidInput("mutations", "must be a list")
     if len(mutations) > MAX_BATCH:
@@ -96,10 +115,10 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
         sent = _parse_time(sent_at, "sent_at")
     except Rejected as error:
         raise InvalidInput("sent_at", error.problem) from None
+    clock_offset_ms = device.clock_offset_ms
     if sent is not None and abs(now - sent) < MAX_CLOCK_SKEW:
-        device.clock_offset_ms = int((now - sent).total_seconds() * 1000)
-    offset = timedelta(milliseconds=device.clock_offset_ms)
-    device.last_seen_at = now
+        clock_offset_ms = int((now - sent).total_seconds() * 1000)
+    offset = timedelta(milliseconds=clock_offset_ms)
 
     for i, m in enumerate(mutations):
         if not isinstance(m, dict) or not isinstance(m.get("id"), int) \
@@ -107,29 +126,100 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
             raise InvalidInput(f"mutations.{i}.id", "must be a whole number from 1")
     results = []
     stored = {}
+    first_last = device.last_mutation_id
     ids = sorted({m["id"] for m in mutations})
-    old = [n for n in ids if n <= device.last_mutation_id]
+    old = [n for n in ids if n <= first_last]
     if old:
         stored = {r.mutation_id: r for r in session.scalars(select(SyncMutation).where(
             SyncMutation.device_id == device.id, SyncMutation.mutation_id.in_(old)))}
-    # Checked once, before anything reads them: a mutation the database could not
-    # even be asked about (a NUL, a number past its column) is rejected alone.
-    unreadable = {id(m): _unreadable(m) for m in mutations}
-    _lock_batch(session, user, device, mutations, unreadable)
-    seen = set()
+    # In order, once each, up to the first gap: what this push applies.
+    replays, to_apply, seen, last = [], [], set(), first_last
     for m in sorted(mutations, key=lambda m: m["id"]):
         if m["id"] in seen:
             continue  # the same mutation twice in one batch: once is enough
         seen.add(m["id"])
-        if m["id"] <= device.last_mutation_id:
+        if m["id"] <= first_last:
             if m["id"] in stored:
-                results.append(_result(stored[m["id"]], replayed=True))
+                replays.append(_result(stored[m["id"]], replayed=True))
             continue
-        if m["id"] > device.last_mutation_id + 1:
+        if m["id"] > last + 1:
             break  # a gap: the device resends from last_mutation_id + 1
-        results.append(_apply_one(session, user, device, m, offset, now,
-                                  unreadable.get(id(m))))
+        to_apply.append(m)
+        last = m["id"]
+    results.extend(replays)
+    # Checked once, before anything reads them: a mutation the database could not
+    # even be asked about (a NUL, a number past its column) is rejected alone.
+    unreadable = {id(m): _unreadable(m) for m in to_apply}
+    factory = BATCH.get("factory")
+    batch = factory(session, user, device.id, [m for m in to_apply
+                                               if unreadable[id(m)] is None]) \
+        if factory is not None and to_apply else None
+    lookups = batch.lookups if batch is not None else None
+    _lock_batch(session, user, device, to_apply, unreadable, batch)
+    outcomes = []  # (mutation, at, Planned or (status, detail))
+    for m in to_apply:
+        planned = at = None
+        if batch is not None and unreadable[id(m)] is None:
+            planned, at = _plan_one(session, user, device, m, offset, batch)
+        if planned is not None:
+            outcomes.append((m, at, planned))
+            continue
+        if batch is not None:
+            batch.flush()  # its handler sees what was planned before it
+        status, detail, at = _apply_one(session, user, device, m, offset,
+                                        unreadable.get(id(m)), lookups)
+        outcomes.append((m, at, (status, detail)))
+    if batch is not None:
+        batch.flush()
+    rows = []
+    for m, at, outcome in outcomes:
+        status, detail = outcome.result() if isinstance(outcome, Planned) else outcome
+        rows.append(_stored_row(device, user, m, at, status, detail, now))
+        results.append({"id": m["id"], "status": status, "detail": rows[-1]["detail"] or {}})
+    insert_rows(session, SyncMutation.__table__, rows)
+    # The device row, once: the new last id, the clock, when it was last seen.
+    device.last_mutation_id = last
+    device.clock_offset_ms = clock_offset_ms
+    device.last_seen_at = now
+    session.flush()
     return {"last_mutation_id": device.last_mutation_id, "results": results}
+
+
+def _at(m, offset):
+    at = _parse_time(m.get("at"), "at")
+    # Without a time, it happened now: after everything applied before it.
+    moment = datetime.now(UTC)
+    return min(at + offset, moment) if at is not None else moment
+
+
+def _plan_one(session, user, device, m, offset, batch):
+    """The mutation's Planned outcome and time, or (None, None) when it must go
+    through its handler (no plan, or anything the plan cannot vouch for: the
+    handler then decides, in its savepoint, and raises what it raises)."""
+    name, args = m.get("name"), m.get("args")
+    plan = PLANS.get(name)
+    if plan is None or not isinstance(args, dict) or name not in HANDLERS:
+        return None, None
+    try:
+        at = _at(m, offset)
+        ctx = Context(session, user, device.id, m["id"], at, batch=batch.lookups)
+        authorize(ctx, name, args)  # the declared rule first, as for a handler
+        return plan(ctx, args, batch), at
+    except (Rejected, NotAllowed, DomainError):
+        return None, None  # rejected by its handler's path, which says why
+
+
+def _stored_row(device, user, m, at, status, detail, now) -> dict:
+    name = m.get("name")
+    args = m.get("args") if isinstance(m.get("args"), dict) else None
+    detail = _stored_detail(detail)
+    warehouse_id = (detail or {}).get("warehouse_id")
+    return {"device_id": device.id, "mutation_id": m["id"], "user_id": user.id,
+            "warehouse_id": warehouse_id if isinstance(warehouse_id, int) else None,
+            "name": printable_key(name)[:64],
+            "args": _summary(args) if args is not None
+            else {"raw": repr(m.get("args"))[:500]},
+            "at": at, "status": status, "detail": detail, "applied_at": now}
 
 
 def _unreadable(m: dict) -> Rejected | None:
@@ -171,10 +261,11 @@ def _stored_detail(detail: dict) -> dict:
             "truncated": True}
 
 
-def _lock_batch(session, user, device, mutations, unreadable) -> None:
+def _lock_batch(session, user, device, mutations, unreadable, batch=None) -> None:
     """Lock, in primary-key order, every stock row the batch's new mutations will
     change (as far as their handlers can tell beforehand)."""
     pairs = set()
+    lookups = batch.lookups if batch is not None else None
     for m in mutations:
         if unreadable.get(id(m)) is not None:
             continue  # it will be rejected when it applies
@@ -182,14 +273,16 @@ def _lock_batch(session, user, device, mutations, unreadable) -> None:
         if locks is None or m["id"] <= device.last_mutation_id \
                 or not isinstance(m.get("args"), dict):
             continue
-        ctx = Context(session, user, device.id, m["id"], None)
+        ctx = Context(session, user, device.id, m["id"], None, batch=lookups)
         try:
             # Never lock for a mutation the sender may not send: its rows stay free.
             authorize(ctx, m["name"], m["args"])
             pairs.update(locks(ctx, m["args"]))
         except (Rejected, NotAllowed, DomainError):
             continue  # it will be rejected when it applies
-    if pairs:
+    if batch is not None:
+        batch.lock(sorted(pairs))
+    elif pairs:
         lock_stock_rows(session, sorted(pairs))
 
 
@@ -217,7 +310,9 @@ def push_and_commit(session: Session, user, device_id: str, mutations: list[dict
     raise AssertionError("unreachable")
 
 
-def _apply_one(session, user, device, m, offset, now, unreadable=None) -> dict:
+def _apply_one(session, user, device, m, offset, unreadable=None, lookups=None):
+    """One mutation through its handler, in a savepoint of its own: (status,
+    detail, at). A rejection rolls back what it did, and only that."""
     name = m.get("name")
     args = m.get("args") if isinstance(m.get("args"), dict) else None
     status, detail, at = "rejected", {}, None
@@ -225,16 +320,13 @@ def _apply_one(session, user, device, m, offset, now, unreadable=None) -> dict:
     try:
         if unreadable is not None:
             raise unreadable
-        at = _parse_time(m.get("at"), "at")
-        # Without a time, it happened now: after everything applied before it.
-        moment = datetime.now(UTC)
-        at = min(at + offset, moment) if at is not None else moment
+        at = _at(m, offset)
         handler = HANDLERS.get(name)
         if handler is None:
             raise Rejected("name", f"unknown mutation {name!r}")
         if args is None:
             raise Rejected("args", "must be an object")
-        ctx = Context(session, user, device.id, m["id"], at)
+        ctx = Context(session, user, device.id, m["id"], at, batch=lookups)
         # The mutation's declared rule, before its handler runs (invariant 8).
         authorize(ctx, name, args)
         with occurred_at(session, at):
@@ -258,34 +350,73 @@ def _apply_one(session, user, device, m, offset, now, unreadable=None) -> dict:
                       m["id"], device.id)
         detail = {"error": "rejected", "message": f"args: could not be applied "
                   f"({type(error).__name__})", "fields": {"args": ["could not be applied"]}}
-    detail = _stored_detail(detail)
-    warehouse_id = (detail or {}).get("warehouse_id")
-    row = SyncMutation(device_id=device.id, mutation_id=m["id"], user_id=user.id,
-                       warehouse_id=warehouse_id if isinstance(warehouse_id, int) else None,
-                       name=printable_key(name)[:64],
-                       args=_summary(args) if args is not None
-                       else {"raw": repr(m.get("args"))[:500]},
-                       at=at, status=status, detail=detail, applied_at=now)
-    session.add(row)
-    device.last_mutation_id = m["id"]
-    session.flush()
-    return _result(row)
+    return status, detail, at
 
 
-# -- the change log, written by a flush listener, so no writer can forget it ------
+# -- the change log ---------------------------------------------------------------
+#
+# A flush listener notes every tracked row the flush wrote, so no writer can forget
+# it; a writer that bypasses the ORM (a set-based sync batch) notes its rows with
+# `log_change`. The notes wait on the session, tagged with the (sub)transaction
+# they were made in: a savepoint that rolls back drops its own. When the outermost
+# transaction commits, the survivors are written by that commit, one row per entity
+# row (the last state: changed or deleted), in one multi-row INSERT whose `tx` is
+# the transaction's id computed by the statement itself (no round trip to ask).
 
 # entity name -> (model class, function(row) -> (warehouse_id, seller_id))
 TRACKED: dict = {}
+_CHANGES = "haicang_sync_changes"
+_WRITING = "haicang_sync_changes_writing"
+_CHANGE_CHUNK = 1000  # rows per INSERT (SQLite allows 32,766 bound parameters)
 
 
 def track(entity: str, model, scope):
     TRACKED[entity] = (model, scope)
 
 
-def _tx_id(session: Session):
+_PG_CHANGES = text(
+    "INSERT INTO sync_changes (entity, entity_id, warehouse_id, seller_id, deleted, tx, "
+    "created_at) SELECT u.entity, u.entity_id, u.warehouse_id, u.seller_id, u.deleted, "
+    "pg_current_xact_id()::text::bigint, :created_at FROM unnest(CAST(:entity AS TEXT[]), "
+    "CAST(:entity_id AS INTEGER[]), CAST(:warehouse_id AS INTEGER[]), "
+    "CAST(:seller_id AS INTEGER[]), CAST(:deleted AS BOOLEAN[])) "
+    "AS u(entity, entity_id, warehouse_id, seller_id, deleted)")
+
+
+def _write_changes(session: Session, rows: list[dict]) -> None:
+    if not rows:
+        return
+    now = datetime.now(UTC)
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar()
-    return None
+        # One statement of fixed text: the rows as arrays, the transaction's id
+        # computed by the statement itself.
+        session.connection().execute(_PG_CHANGES, {
+            "entity": [r["entity"] for r in rows],
+            "entity_id": [r["entity_id"] for r in rows],
+            "warehouse_id": [r["warehouse_id"] for r in rows],
+            "seller_id": [r["seller_id"] for r in rows],
+            "deleted": [bool(r["deleted"]) for r in rows], "created_at": now})
+        return
+    connection = session.connection()
+    for start in range(0, len(rows), _CHANGE_CHUNK):
+        chunk = rows[start:start + _CHANGE_CHUNK]
+        connection.execute(insert(SyncChange).values(
+            [dict(r, tx=None, created_at=now) for r in chunk]))
+
+
+def log_change(session: Session, entity: str, entity_id: int, warehouse_id=None,
+               seller_id=None, deleted: bool = False) -> None:
+    """Note that `entity` #`entity_id` changed in this transaction (for writers
+    that bypass the ORM flush)."""
+    if isinstance(session, scoped_session):
+        session = session()
+    row = {"entity": entity, "entity_id": entity_id, "warehouse_id": warehouse_id,
+           "seller_id": seller_id, "deleted": deleted}
+    if session.info.get(_WRITING):  # noted while the commit writes: write it now
+        _write_changes(session, [row])
+        return
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_CHANGES, []).append((row, transaction))
 
 
 @event.listens_for(Session, "after_flush")
@@ -303,11 +434,56 @@ def _log_changes(session, _flush_context):
         warehouse_id, seller_id = TRACKED[entity][1](obj)
         rows.append({"entity": entity, "entity_id": obj.id, "warehouse_id": warehouse_id,
                      "seller_id": seller_id, "deleted": deleted})
-    if rows:
-        connection = session.connection()
-        tx = _tx_id(session)
-        now = datetime.now(UTC)
-        connection.execute(insert(SyncChange), [dict(r, tx=tx, created_at=now) for r in rows])
+    if not rows:
+        return
+    if session.info.get(_WRITING):
+        _write_changes(session, rows)
+        return
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_CHANGES, []).extend((r, transaction) for r in rows)
+
+
+def _inside(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "before_commit")
+def _write_logged_changes(session):
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is being released: the outer transaction decides
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit's own last flush notes its rows first
+    noted = session.info.pop(_CHANGES, None)
+    session.info[_WRITING] = True
+    if noted:
+        latest: dict = {}
+        for row, _transaction in noted:  # one row per entity row: its last state
+            key = (row["entity"], row["entity_id"])
+            latest.pop(key, None)
+            latest[key] = row
+        _write_changes(session, list(latest.values()))
+
+
+@event.listens_for(Session, "after_commit")
+def _written(session):
+    if session.get_nested_transaction() is None:
+        session.info.pop(_WRITING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_changes(session, previous_transaction):
+    if previous_transaction.parent is None:
+        session.info.pop(_CHANGES, None)
+        session.info.pop(_WRITING, None)
+        return
+    noted = session.info.get(_CHANGES)
+    if noted:
+        session.info[_CHANGES] = [entry for entry in noted
+                                  if not _inside(entry[1], previous_transaction)]
 
 
 # -- pull ---------------------------------------------------------------------------

@@ -22,6 +22,9 @@ class Context:
     # What the rule's scope resolved (bins, SKUs, lines), reused by the handler
     # so a scan's codes are looked up once.
     cache: dict = field(default_factory=dict)
+    # Shared by every mutation of one push: what the batch's preparation looked up
+    # for all of them at once (bins and SKUs by code), see `batch` below.
+    batch: dict | None = None
 
 
 class Rejected(Exception):
@@ -62,9 +65,45 @@ class Rule:
 HANDLERS: dict = {}
 RULES: dict = {}
 LOCKS: dict = {}
+# name -> plan(ctx, args, batch) -> Planned | None: the set-based form of a
+# mutation (see `batch`).
+PLANS: dict = {}
+BATCH: dict = {}
 
 
-def mutation(name: str, *, roles, scope, locks=None):
+def batch(factory):
+    """Register `factory(session, user, device_id, mutations) -> batch`, the
+    domain's set-based way to apply a push. The engine asks it once per push and:
+
+    - passes `batch.lookups` to every Context (as `ctx.batch`): what it resolved
+      for the whole push in one query per kind (bins, SKUs by code);
+    - calls `batch.lock(pairs)` instead of locking the stock rows itself;
+    - for a mutation with a registered plan, after `authorize`, calls
+      `plan(ctx, args, batch)`: it either returns a Planned (the mutation will
+      apply exactly so: its effects are noted, to be written with the others) or
+      None (the mutation goes through its handler, in a savepoint, as usual);
+    - calls `batch.flush()` before any handler runs and at the end: it writes
+      what was planned (stock rows, one ledger row per movement, the change log,
+      the events) in a few multi-row statements, in the order planned.
+
+    A plan must not touch the database in a way that can fail, and must return
+    None for anything its handler would reject or treat as a conflict."""
+    BATCH["factory"] = factory
+    return factory
+
+
+class Planned:
+    """A planned mutation's outcome, known once its batch has been written."""
+
+    def __init__(self, status: str, detail=None):
+        self.status, self.detail = status, detail
+
+    def result(self) -> tuple[str, dict]:
+        detail = self.detail() if callable(self.detail) else self.detail
+        return self.status, detail or {}
+
+
+def mutation(name: str, *, roles, scope, locks=None, plan=None):
     """Register a handler with its rule: `roles` that may send it and the `scope`
     its arguments must fall in (None: it touches nothing). Both are required, so
     no mutation exists without a declared door.
@@ -80,6 +119,8 @@ def mutation(name: str, *, roles, scope, locks=None):
         RULES[name] = Rule(tuple(roles), scope)
         if locks is not None:
             LOCKS[name] = locks
+        if plan is not None:
+            PLANS[name] = plan
         return handler
     return register
 

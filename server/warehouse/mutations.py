@@ -12,12 +12,13 @@ from sqlalchemy import func, or_, select
 from server.auth.scoping import apply_scope
 from server.catalog.models import KitComponent, Sku, SkuBarcode
 from server.errors import InsufficientStock
-from server.events import emit_after_commit, room_for_warehouse
+from server.events import emit_after_commit, room_for_seller, room_for_warehouse
 from server.inventory import services as inventory
 from server.inventory.models import Bin, Stock, StockMovement
 from server.orders.models import Order, OrderAllocation, OrderLine
 from server.orders.services import record, transition
-from sync.registry import Rejected, mutation
+from sync.registry import Planned, Rejected, mutation
+from sync.registry import batch as register_batch
 
 from .models import Task
 from .services import (  # noqa: F401  the rules pick lines share with the API
@@ -52,16 +53,24 @@ def _bin(ctx, args, key="bin") -> Bin:
     if cached is not None:
         return cached
     value = args.get(key)
-    stmt = select(Bin)
+    known = None  # what the push's lookups found for this code
     if isinstance(value, int) and not isinstance(value, bool):
-        stmt = stmt.where(Bin.id == value)
+        conditions = [Bin.id == value]
     elif isinstance(value, str) and value.strip():
-        stmt = stmt.where(Bin.code == value.strip().upper())
+        code = value.strip().upper()
+        if ctx.batch is not None:
+            known = ctx.batch.get("bins", {}).get(code)
+        if known is None:
+            conditions = [Bin.code == code]
         if isinstance(args.get("warehouse_id"), int):
-            stmt = stmt.where(Bin.warehouse_id == args["warehouse_id"])
+            if known is None:
+                conditions.append(Bin.warehouse_id == args["warehouse_id"])
+            else:
+                known = [b for b in known if b.warehouse_id == args["warehouse_id"]]
     else:
         raise Rejected(key, "scan a bin")
-    bins = ctx.session.scalars(stmt.order_by(Bin.id).limit(50)).all()
+    bins = known[:50] if known is not None else ctx.session.scalars(
+        select(Bin).where(*conditions).order_by(Bin.id).limit(50)).all()
     if ctx.user.role != "admin":
         mine = [b for b in bins if b.warehouse_id in ctx.user.warehouse_ids]
         bins = mine or bins[:1]
@@ -91,9 +100,11 @@ def _sku(ctx, args, bin_: Bin | None = None, key="sku") -> Sku:
     if not isinstance(value, str) or not value.strip():
         raise Rejected(key, "scan an item")
     code = value.strip()
-    candidates = ctx.session.scalars(select(Sku).where(or_(
-        Sku.code == code, Sku.id.in_(select(SkuBarcode.sku_id)
-                                     .where(SkuBarcode.barcode == code))))).all()
+    candidates = ctx.batch.get("skus", {}).get(code) if ctx.batch is not None else None
+    if candidates is None:
+        candidates = ctx.session.scalars(select(Sku).where(or_(
+            Sku.code == code, Sku.id.in_(select(SkuBarcode.sku_id)
+                                         .where(SkuBarcode.barcode == code))))).all()
     if len(candidates) > 1 and bin_ is not None:
         # Two sellers may stock the same barcode; the bin tells them apart.
         here = set(ctx.session.scalars(select(Stock.sku_id).where(Stock.bin_id == bin_.id)))
@@ -157,7 +168,7 @@ def _inbound_line(ctx, args, bin_, sku):
 
 
 @mutation("receive.scan", roles=WAREHOUSE_STAFF, scope=_in_bins("bin"),
-          locks=_locks_bin_sku)
+          locks=_locks_bin_sku, plan=lambda ctx, args, batch: _plan_receive(ctx, args, batch))
 def receive_scan(ctx, args):
     """Units scanned into a bin (the dock, or straight to a shelf), against an
     inbound shipment when `inbound_id` is given; `damaged: true` records damaged
@@ -190,9 +201,9 @@ def receive_scan(ctx, args):
 
 
 @mutation("stock.move", roles=WAREHOUSE_STAFF, scope=_in_bins("from_bin", "to_bin"),
-          locks=_locks_move)
+          locks=_locks_move, plan=lambda ctx, args, batch: _plan_move(ctx, args, batch))
 @mutation("putaway.confirm", roles=WAREHOUSE_STAFF, scope=_in_bins("from_bin", "to_bin"),
-          locks=_locks_move)
+          locks=_locks_move, plan=lambda ctx, args, batch: _plan_move(ctx, args, batch))
 def move(ctx, args):
     """Units moved between bins. Deltas commute; a move out of a bin that holds
     less than the scan says moves what is there and raises an exception."""
@@ -499,3 +510,209 @@ def scan_undone(ctx, args):
     """A scan the person undid before it was sent. Ids have no gaps, so the device
     still sends its id, under this name: it changes nothing and says so."""
     return "applied", {"undone": True}
+
+
+# -- a push, set-based (sync.registry.batch) -------------------------------------------
+#
+# The scans that apply as asked (a receive into a shelf, a move the source bin can
+# cover) are planned in memory against the stock rows the push locked, and written
+# together: missing stock rows in one INSERT, every changed row in one UPDATE, one
+# ledger row per movement in one multi-row INSERT, exactly what inventory.receive()
+# and inventory.move() would write one scan at a time (verify_ledger stays []).
+# Anything else (a dock receipt, a short move, a count, a pick) goes through its
+# handler, after what was planned before it is written.
+
+SCAN_BIN_KEYS = ("bin", "from_bin", "to_bin")
+
+
+class FloorBatch:
+    def __init__(self, session, user, device_id, mutations):
+        self.session, self.user = session, user
+        self.rows: dict = {}      # (sku_id, bin_id) -> Stock, locked by this push
+        self.pending: list = []   # planned movements, in order
+        self.deltas: dict = {}    # (sku_id, bin_id) -> on_hand change not yet written
+        self.offers: set = set()  # SKUs whose backorders get their chance
+        self.lookups = {"bins": {}, "skus": {}}
+        bin_codes, sku_codes = set(), set()
+        for m in mutations:
+            args = m.get("args")
+            if not isinstance(args, dict):
+                continue
+            for key in SCAN_BIN_KEYS:
+                if isinstance(args.get(key), str) and args[key].strip():
+                    bin_codes.add(args[key].strip().upper())
+            value = args.get("sku", args.get("sku_id"))
+            if isinstance(value, str) and value.strip():
+                sku_codes.add(value.strip())
+        if bin_codes:  # every bin of these codes, any warehouse (the rule decides)
+            found = self.lookups["bins"]
+            for code in bin_codes:
+                found[code] = []
+            for b in session.scalars(select(Bin).where(Bin.code.in_(bin_codes))
+                                     .order_by(Bin.id)):
+                found[b.code].append(b)
+        if sku_codes:
+            by_barcode: dict = {}
+            for barcode, sku_id in session.execute(
+                    select(SkuBarcode.barcode, SkuBarcode.sku_id)
+                    .where(SkuBarcode.barcode.in_(sku_codes))):
+                by_barcode.setdefault(barcode, []).append(sku_id)
+            ids = {i for v in by_barcode.values() for i in v}
+            skus = session.scalars(select(Sku).where(or_(
+                Sku.code.in_(sku_codes), Sku.id.in_(ids) if ids else False))).all()
+            by_id = {sku.id: sku for sku in skus}
+            for code in sku_codes:
+                matches = [sku for sku in skus if sku.code == code]
+                matches += [by_id[i] for i in by_barcode.get(code, ())
+                            if by_id[i] not in matches]
+                self.lookups["skus"][code] = matches
+
+    def lock(self, pairs) -> None:
+        """The existing stock rows of these (sku_id, bin_id) pairs, locked in
+        primary-key order, in one statement."""
+        if not pairs:
+            return
+        for stock in self._lock_rows(pairs):
+            self.rows[(stock.sku_id, stock.bin_id)] = stock
+
+    def _lock_rows(self, pairs):
+        from sqlalchemy import tuple_
+        stmt = (select(Stock).where(tuple_(Stock.sku_id, Stock.bin_id).in_(sorted(pairs)))
+                .order_by(Stock.id).with_for_update(of=Stock)
+                .execution_options(populate_existing=True))
+        return self.session.scalars(stmt).all()
+
+    def available(self, sku_id, bin_id) -> int:
+        stock = self.rows.get((sku_id, bin_id))
+        held = (stock.on_hand - stock.reserved) if stock is not None else 0
+        return held + self.deltas.get((sku_id, bin_id), 0)
+
+    def add(self, ctx, sku, bin_, kind, delta, reason, reference) -> dict:
+        entry = {"sku": sku, "bin": bin_, "kind": kind, "delta": delta, "reason": reason,
+                 "reference": reference, "user_id": ctx.user.id, "at": ctx.at}
+        self.pending.append(entry)
+        key = (sku.id, bin_.id)
+        self.deltas[key] = self.deltas.get(key, 0) + delta
+        return entry
+
+    def flush(self) -> None:
+        """Write what was planned: the missing stock rows, the rows' new values,
+        one ledger row per movement, the change log and the events."""
+        if not self.pending:
+            return
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        from server.models_base import utcnow
+        from sync.bulk import insert_rows, update_rows
+        from sync.engine import log_change
+        session = self.session
+        pending, self.pending, self.deltas = self.pending, [], {}
+        missing = {(e["sku"].id, e["bin"].id): e for e in pending
+                   if (e["sku"].id, e["bin"].id) not in self.rows}
+        now = utcnow()
+        if missing:
+            dialect = session.get_bind().dialect.name
+            from sqlalchemy.dialects import postgresql, sqlite
+            upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(upsert(Stock).values([
+                {"sku_id": e["sku"].id, "seller_id": e["sku"].seller_id,
+                 "warehouse_id": e["bin"].warehouse_id, "bin_id": e["bin"].id,
+                 "on_hand": 0, "reserved": 0, "updated_at": now}
+                for e in missing.values()]).on_conflict_do_nothing(
+                index_elements=["sku_id", "bin_id"]))
+            self.lock(list(missing))
+        values: dict = {}   # stock id -> [on_hand, reserved]
+        movements = []
+        for e in pending:
+            stock = self.rows[(e["sku"].id, e["bin"].id)]
+            current = values.setdefault(stock.id, [stock.on_hand, stock.reserved])
+            current[0] += e["delta"]
+            e["stock"], e["on_hand"], e["reserved"] = stock, current[0], current[1]
+            movements.append({
+                "stock_id": stock.id, "sku_id": stock.sku_id, "seller_id": stock.seller_id,
+                "warehouse_id": stock.warehouse_id, "bin_id": stock.bin_id,
+                "kind": e["kind"], "delta_on_hand": e["delta"], "delta_reserved": 0,
+                "on_hand_after": current[0], "reserved_after": current[1],
+                "reason": e["reason"] or "", "reference": e["reference"] or "",
+                "user_id": e["user_id"], "created_at": now, "occurred_at": e["at"] or now})
+        update_rows(session, Stock.__table__, "id", [
+            {"id": i, "on_hand": v[0], "updated_at": now} for i, v in values.items()])
+        insert_rows(session, StockMovement.__table__, movements)
+        by_id = {s.id: s for s in self.rows.values()}
+        for stock_id, (on_hand, _reserved) in values.items():
+            stock = by_id[stock_id]
+            set_committed_value(stock, "on_hand", on_hand)
+            set_committed_value(stock, "updated_at", now)
+            log_change(session, "stock", stock.id, stock.warehouse_id, stock.seller_id)
+            sellable = session.get(Bin, stock.bin_id).kind in inventory.SELLABLE_BIN_KINDS
+            # One event per row, with its state once the batch is written.
+            emit_after_commit(session, "stock.changed", {
+                "stock_id": stock.id, "sku_id": stock.sku_id,
+                "warehouse_id": stock.warehouse_id, "bin_id": stock.bin_id,
+                "on_hand": stock.on_hand, "reserved": stock.reserved,
+                "available": stock.on_hand - stock.reserved if sellable else 0,
+                "sellable": sellable,
+            }, [room_for_seller(stock.seller_id), room_for_warehouse(stock.warehouse_id)])
+        for sku_id in sorted(self.offers):
+            inventory._offer_to_backorders(session, sku_id)
+        self.offers = set()
+
+
+@register_batch
+def _floor_batch(session, user, device_id, mutations):
+    return FloorBatch(session, user, device_id, mutations)
+
+
+def _single_sku(ctx, args, bin_):
+    """The scanned SKU when the push's lookups name exactly one, else None (the
+    handler's path decides between several, or rejects)."""
+    value = args.get("sku", args.get("sku_id"))
+    if not isinstance(value, str) or not value.strip():
+        return None
+    candidates = (ctx.batch or {}).get("skus", {}).get(value.strip())
+    if candidates is None or len(candidates) != 1:
+        return None
+    return candidates[0]
+
+
+def _plan_receive(ctx, args, batch):
+    """A receive into a shelf: applies as asked (a delta), so it is planned."""
+    if "inbound_id" in args or args.get("damaged"):
+        return None
+    bin_ = _bin(ctx, args)
+    if not bin_.active or not bin_.sellable:
+        return None  # refused, or a dock receipt (its answer suggests a shelf)
+    sku = _single_sku(ctx, args, bin_)
+    if sku is None:
+        return None
+    qty = _qty(args)
+    entry = batch.add(ctx, sku, bin_, "receive", qty, "received",
+                      str(args.get("reference", ""))[:128])
+    batch.offers.add(sku.id)  # units became available where they can sell
+
+    def detail():
+        stock = entry["stock"]
+        return {"stock_id": stock.id, "warehouse_id": stock.warehouse_id,
+                "bin_id": stock.bin_id, "sku_id": stock.sku_id, "on_hand": entry["on_hand"],
+                "reserved": entry["reserved"]}
+    return Planned("applied", detail)
+
+
+def _plan_move(ctx, args, batch):
+    """A move the source bin covers: applies as asked, so it is planned."""
+    source, target = _bin(ctx, args, "from_bin"), _bin(ctx, args, "to_bin")
+    if source.warehouse_id != target.warehouse_id or source.id == target.id \
+            or not source.active or not target.active:
+        return None
+    sku = _single_sku(ctx, args, source)
+    if sku is None:
+        return None
+    wanted = _qty(args)
+    if batch.available(sku.id, source.id) < wanted:
+        return None  # short: the handler moves what is there and raises an exception
+    batch.add(ctx, sku, source, "move_out", -wanted, "moved", "")
+    batch.add(ctx, sku, target, "move_in", wanted, "moved", "")
+    if target.sellable and not source.sellable:
+        batch.offers.add(sku.id)
+    return Planned("applied", {"warehouse_id": source.warehouse_id, "moved": wanted,
+                               "short": 0})

@@ -179,3 +179,20 @@ def phone(chromium):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def wait_until(page, expression: str, timeout: int = 10_000):
+    """Wait until a JavaScript expression is truthy in the page.
+
+    Playwright's `wait_for_function` evaluates a string predicate with `eval` inside
+    the page when the first check fails, and the PWA's Content-Security-Policy (no
+    'unsafe-eval') refuses that: the test then fails or passes by timing. This polls
+    with `page.evaluate`, which runs over CDP and is not bound by the page's CSP.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(f"!!({expression})"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} ms: {expression}")
+        page.wait_for_timeout(100)

@@ -6,7 +6,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import DEMO_PASSWORD, PHONE, ROOT
+from .conftest import DEMO_PASSWORD, PHONE, ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -90,7 +90,7 @@ def test_pick_list_offline_end_to_end(live_server, chromium, phone, artifacts):
     server = live_server
     page = phone.new_page()
     log_in(page, server, "picker@demo.haicang")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller",
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller",
                            timeout=20_000)
     task = release_wave(phone, server, page, max_orders=2)
     lines = task["lines"]
@@ -112,7 +112,7 @@ def test_pick_list_offline_end_to_end(live_server, chromium, phone, artifacts):
     admin_page.goto(f"{server.url}/stock?sku_id={first['sku_id']}&warehouse_id={task['warehouse_id']}")
     row = admin_page.locator(f'.stock-row[data-key="{first["sku_id"]}:{first["bin_id"]}"]')
     expect(row).to_be_visible()
-    admin_page.wait_for_function("document.documentElement.dataset.live === '1'")
+    wait_until(admin_page, "document.documentElement.dataset.live === '1'")
     stock_before = next(s for s in api(admin, server, "GET",
                                        f"/api/stock?sku_id={first['sku_id']}&limit=200")["items"]
                         if s["bin_id"] == first["bin_id"])

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import DEMO_PASSWORD, PHONE, ROOT
+from .conftest import DEMO_PASSWORD, PHONE, ROOT, wait_until
 from .orders_data import all_pages, available_by_sku, ensure_orders, make_order
 from .test_shell import I18N, assert_fits_phone, log_in, small_targets
 
@@ -101,7 +101,7 @@ def list_settled(page):
 
 def wait_live(page):
     """Until the page's Socket.IO connection has joined its rooms."""
-    page.wait_for_function("document.documentElement.dataset.live === '1'", timeout=15_000)
+    wait_until(page, "document.documentElement.dataset.live === '1'", timeout=15_000)
 
 
 def test_seller_filters_by_status_and_sees_why(live_server, phone, admin_api, sellers, artifacts):
@@ -438,7 +438,7 @@ def test_orders_work_offline_from_saved_data(start_server, phone, artifacts):
     server = start_server()  # a server of its own: this test stops it
     page = phone.new_page()
     log_in(page, server, "seller@demo.haicang")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller",
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller",
                            timeout=20_000)
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
     seller_id = phone.request.get(server.url + "/api/auth/me").json()["seller_id"]

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import DEMO_PASSWORD, PHONE, ROOT
+from .conftest import DEMO_PASSWORD, PHONE, ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -207,7 +207,7 @@ def test_stock_change_shows_live(live_server, chromium, phone):
     first = next(row for row in api_get(phone, live_server, "/api/stock?limit=50")["items"]
                  if row["sku_id"] not in waiting)
     # Wait until the page's Socket.IO connection has joined its rooms.
-    page.wait_for_function("window.performance.getEntriesByType('resource')"
+    wait_until(page, "window.performance.getEntriesByType('resource')"
                            ".some((e) => e.name.includes('/socket.io/'))")
     page.wait_for_timeout(500)
 
@@ -293,7 +293,7 @@ def test_app_shell_loads_offline(start_server, phone, artifacts):
     server = start_server()  # a server of its own: this test stops it
     page = phone.new_page()
     log_in(page, server, "seller@demo.haicang")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller",
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller",
                            timeout=20_000)
     # Once the worker controls the page, an online visit saves the page and the API data.
     page.reload()
