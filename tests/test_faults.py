@@ -38,14 +38,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(what, predicate, seconds: float, every: float = 0.2):
+def wait_for(what, predicate, seconds: float, every: float = 0.2, explain=None):
+    """Poll `predicate` until it is truthy; fail after `seconds`, with what
+    `explain()` returns (the processes' logs) when given."""
     deadline = time.time() + seconds
     while True:
         value = predicate()
         if value:
             return value
         if time.time() > deadline:
-            pytest.fail(f"not within {seconds:g} s: {what}", pytrace=False)
+            detail = f"\n{explain()}" if explain is not None else ""
+            pytest.fail(f"not within {seconds:g} s: {what}{detail}", pytrace=False)
         time.sleep(every)
 
 
@@ -267,8 +270,16 @@ def test_polls_go_on_when_the_clocks_worker_is_killed(stack):
     wait_for("a first poll", lambda: polls() >= 1, 60)
     for _round in range(2):
         alive = {w.pid for w in workers}
-        wait_for("both live workers registered with RQ", lambda: alive <= {
-            w.pid for w in Worker.all(connection=connection)}, 60)
+
+        def registered():
+            dead = [w.pid for w in workers if w.poll() is not None]
+            assert not dead, f"worker {dead} exited on its own:\n{stack.logs()}"
+            return alive <= {w.pid for w in Worker.all(connection=connection)}
+        # A loaded machine may take a while to start a Python process: generous.
+        wait_for("both live workers registered with RQ", registered, 120,
+                 explain=lambda: f"alive {sorted(alive)}, registered "
+                 f"{sorted(w.pid for w in Worker.all(connection=connection))}\n"
+                 f"{stack.logs()}")
         victim = workers.pop(0)
         before = polls()
         kill9(victim)

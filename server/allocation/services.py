@@ -13,10 +13,21 @@ The decision, in the order a person would explain it:
 4. Whatever nobody can ship is backordered, and allocated automatically, in
    priority order, when stock arrives (allocation.jobs.allocate_backorders).
 
-The reservation happens in the same transaction, through inventory.services.reserve,
-which locks stock rows in primary-key order and checks them after the lock. The plan
-is made from an unlocked read; if stock moved in between, reserve() refuses, the
-savepoint rolls back, and the plan is made again from fresh figures.
+What allocation reads, it reads in three statements (the order with its lines,
+their SKUs, kit parts and allocations, the order row locked; the seller's rules
+with the active warehouses; the free stock of those SKUs bin by bin), as plain
+rows, not ORM objects: the plan is pure Python over them. The estimate of a
+parcel's cost per zone is worked out once per session (carriers.rating).
+
+The write is where the two databases differ (see `_write`):
+- PostgreSQL: one statement (allocation.writer) locks the chosen stock rows in
+  primary-key order, checks them after the lock and, only if every row still
+  covers what the plan takes, reserves them, writes one ledger row and one
+  reservation per take, the allocations, the order's status and reason and its
+  history. If stock moved in between, it writes nothing and the plan is made
+  again from fresh figures.
+- Elsewhere (SQLite, the embedded default): the same plan through
+  inventory.services.reserve and the ORM, in a savepoint, retried the same way.
 
 Kits reserve their components, all or nothing, in one warehouse.
 """
@@ -24,19 +35,21 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from ..auth.models import Seller
+from ..auth.models import Seller, seller_allowed_warehouses
 from ..carriers.rating import estimate
 from ..catalog.models import KitComponent, Sku
-from ..errors import Conflict, InsufficientStock
+from ..errors import Conflict, InsufficientStock, NotFound
 from ..geo import distance_miles, zip_to_point
-from ..inventory.models import Stock, Warehouse, in_sellable_bin
-from ..inventory.services import ReserveLine, release, reserve
+from ..inventory.models import SELLABLE_BIN_KINDS, Bin, Stock, Warehouse
+from ..inventory.services import ReserveLine, release, reserve, take_from_bins
 from ..models_base import utcnow
 from ..orders.models import Order, OrderAllocation, OrderLine
-from ..orders.services import record, transition
+from ..orders.services import TRANSITIONS, record, transition
 
 ALLOCATABLE = ("received", "backordered", "allocated")
 DEFAULT_SPLIT_MIN_VALUE_CENTS = 1500
@@ -47,12 +60,54 @@ RETRIES = 4
 class Demand:
     """Open, unallocated units of one order line, and what each unit takes from the
     shelf: {sku_id: units} (a kit takes its components)."""
-    line: OrderLine
+    line_id: int
     units: int
     per_unit: dict[int, int]
     unit_value_cents: int
     unit_weight_g: int
     unit_dims_mm: tuple[int, int, int]
+
+
+@dataclass
+class OrderFacts:
+    """What allocation needs of an order, read in one statement."""
+    id: int
+    seller_id: int
+    status: str
+    channel: str
+    external_id: str
+    ship_to_zip: str
+    promised_by: object
+    open_units: int = 0
+    # (line id, warehouse id) -> units already allocated there
+    allocated: dict[tuple[int, int], int] = field(default_factory=dict)
+    demands: list[Demand] = field(default_factory=list)
+
+    @property
+    def used(self) -> set[int]:
+        """Warehouses that already ship part of the order."""
+        return {w for (_line, w), n in self.allocated.items() if n > 0}
+
+
+@dataclass
+class Place:
+    """A warehouse as allocation sees it (rating needs its zip)."""
+    id: int
+    code: str
+    zip: str
+    latitude: float
+    longitude: float
+
+
+@dataclass
+class Rules:
+    """The seller's allocation rules and the active warehouses, in one statement."""
+    no_split: bool
+    split_min_value_cents: int | None
+    preferred_warehouse_id: int | None
+    restricted: bool  # the seller names allowed warehouses (none named: all)
+    candidates: list[Place]
+    excluded: list[Place]
 
 
 @dataclass
@@ -68,64 +123,167 @@ def reference_for(line_id: int, warehouse_id: int) -> str:
     return f"ol:{line_id}@w{warehouse_id}"
 
 
-def _split_threshold(seller: Seller) -> int:
-    if seller.split_min_value_cents is not None:
-        return seller.split_min_value_cents
+def _split_threshold(rules: Rules) -> int:
+    if rules.split_min_value_cents is not None:
+        return rules.split_min_value_cents
     if has_app_context():
         return current_app.config.get("SPLIT_MIN_VALUE_CENTS", DEFAULT_SPLIT_MIN_VALUE_CENTS)
     return DEFAULT_SPLIT_MIN_VALUE_CENTS
 
 
-def _demands(session: Session, order: Order) -> list[Demand]:
-    allocated = {}
-    for a in order.allocations:
-        allocated[a.order_line_id] = allocated.get(a.order_line_id, 0) + a.quantity
-    open_lines = [(line, line.open_quantity - allocated.get(line.id, 0))
-                  for line in order.lines]
-    open_lines = [(line, units) for line, units in open_lines if units > 0]
-    if not open_lines:
-        return []
-    # The lines' SKUs and their kit components in one statement; a kit's parts in
-    # one more, only when there is a kit.
-    skus: dict[int, Sku] = {}
-    kits: dict[int, dict[int, int]] = {}
-    for sku, component_id, quantity in session.execute(
-            select(Sku, KitComponent.component_sku_id, KitComponent.quantity)
-            .outerjoin(KitComponent, KitComponent.kit_sku_id == Sku.id)
-            .where(Sku.id.in_({line.sku_id for line, _ in open_lines}))):
-        skus[sku.id] = sku
-        if component_id is not None:
-            kits.setdefault(sku.id, {})[component_id] = quantity
-    parts_needed = {c for per in kits.values() for c in per}
-    parts = {s.id: s for s in session.scalars(select(Sku).where(Sku.id.in_(parts_needed)))} \
-        if parts_needed else {}
-    demands = []
-    for line, units in open_lines:
-        sku = skus[line.sku_id]
-        components = kits.get(sku.id)
-        if components:
-            per_unit = dict(components)
-            weight = sku.weight_g or sum(parts[c].weight_g * q for c, q in per_unit.items())
-            dims = ((sku.length_mm, sku.width_mm, sku.height_mm) if sku.length_mm else
-                    max(((parts[c].length_mm, parts[c].width_mm, parts[c].height_mm)
-                         for c in per_unit), key=lambda d: d[0] * d[1] * d[2]))
+# -- what allocation reads ------------------------------------------------------------
+
+_orders, _lines, _skus = Order.__table__, OrderLine.__table__, Sku.__table__
+_kits, _allocations = KitComponent.__table__, OrderAllocation.__table__
+_parts = _skus.alias("parts")
+_stock, _bins, _warehouses = Stock.__table__, Bin.__table__, Warehouse.__table__
+_sellers, _allowed = Seller.__table__, seller_allowed_warehouses
+
+_ORDER_FACTS = (
+    select(_orders.c.id, _orders.c.seller_id, _orders.c.status, _orders.c.channel,
+           _orders.c.external_id, _orders.c.ship_to_zip, _orders.c.promised_by,
+           _lines.c.id.label("line_id"), _lines.c.sku_id, _lines.c.quantity,
+           _lines.c.quantity_cancelled, _lines.c.unit_price_cents,
+           _skus.c.weight_g, _skus.c.length_mm, _skus.c.width_mm, _skus.c.height_mm,
+           _kits.c.component_sku_id, _kits.c.quantity.label("per_kit"),
+           _parts.c.weight_g.label("part_weight_g"), _parts.c.length_mm.label("part_l"),
+           _parts.c.width_mm.label("part_w"), _parts.c.height_mm.label("part_h"),
+           _allocations.c.id.label("allocation_id"),
+           _allocations.c.warehouse_id.label("allocated_in"),
+           _allocations.c.quantity.label("allocated_units"))
+    .select_from(
+        _orders.outerjoin(_lines, _lines.c.order_id == _orders.c.id)
+        .outerjoin(_skus, _skus.c.id == _lines.c.sku_id)
+        .outerjoin(_kits, _kits.c.kit_sku_id == _skus.c.id)
+        .outerjoin(_parts, _parts.c.id == _kits.c.component_sku_id)
+        .outerjoin(_allocations, _allocations.c.order_line_id == _lines.c.id))
+    .order_by(_lines.c.id, _kits.c.id, _allocations.c.id))
+
+
+def _read_order(session: Session, order_id: int) -> OrderFacts | None:
+    """The order with its lines, their SKUs, kit parts and allocations, in one
+    statement that locks the order row, so two workers never allocate the same
+    order twice."""
+    rows = session.connection().execute(
+        _ORDER_FACTS.where(_orders.c.id == order_id).with_for_update(of=_orders)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    facts = OrderFacts(first.id, first.seller_id, first.status, first.channel,
+                       first.external_id, first.ship_to_zip, first.promised_by)
+    lines: dict[int, dict] = {}
+    seen_allocations = set()
+    for r in rows:
+        if r.line_id is None:
+            continue
+        line = lines.get(r.line_id)
+        if line is None:
+            line = lines[r.line_id] = {"row": r, "parts": {}, "part_rows": {}}
+        if r.component_sku_id is not None:
+            line["parts"][r.component_sku_id] = r.per_kit
+            line["part_rows"][r.component_sku_id] = r
+        if r.allocation_id is not None and r.allocation_id not in seen_allocations:
+            seen_allocations.add(r.allocation_id)
+            key = (r.line_id, r.allocated_in)
+            facts.allocated[key] = facts.allocated.get(key, 0) + r.allocated_units
+    allocated_by_line: dict[int, int] = {}
+    for (line_id, _w), n in facts.allocated.items():
+        allocated_by_line[line_id] = allocated_by_line.get(line_id, 0) + n
+    for line_id, line in lines.items():
+        r = line["row"]
+        open_units = r.quantity - r.quantity_cancelled
+        facts.open_units += open_units
+        units = open_units - allocated_by_line.get(line_id, 0)
+        if units <= 0 or r.sku_id is None:
+            continue
+        parts = line["parts"]
+        if parts:
+            part_rows = line["part_rows"].values()
+            weight = r.weight_g or sum(p.part_weight_g * parts[p.component_sku_id]
+                                       for p in part_rows)
+            dims = ((r.length_mm, r.width_mm, r.height_mm) if r.length_mm else
+                    max(((p.part_l, p.part_w, p.part_h) for p in part_rows),
+                        key=lambda d: d[0] * d[1] * d[2]))
+            per_unit = dict(parts)
         else:
-            per_unit = {sku.id: 1}
-            weight, dims = sku.weight_g, (sku.length_mm, sku.width_mm, sku.height_mm)
-        demands.append(Demand(line, units, per_unit, line.unit_price_cents, weight, dims))
-    return demands
+            per_unit = {r.sku_id: 1}
+            weight, dims = r.weight_g, (r.length_mm, r.width_mm, r.height_mm)
+        facts.demands.append(Demand(line_id, units, per_unit, r.unit_price_cents, weight,
+                                    dims))
+    return facts
 
 
-def _available(session: Session, sku_ids: set[int], warehouse_ids: list[int]):
-    """{(sku_id, warehouse_id): units free to promise}, from sellable bins only (what
-    reserve() may take; units in the dock or a damaged bin wait for putaway)."""
-    rows = session.execute(
-        select(Stock.sku_id, Stock.warehouse_id, func.sum(Stock.on_hand - Stock.reserved))
-        .where(Stock.sku_id.in_(sku_ids), Stock.warehouse_id.in_(warehouse_ids),
-               in_sellable_bin())
-        .group_by(Stock.sku_id, Stock.warehouse_id)).all()
-    return {(s, w): int(n) for s, w, n in rows}
+_RULES = (
+    select(_sellers.c.no_split, _sellers.c.split_min_value_cents,
+           _sellers.c.preferred_warehouse_id, _warehouses.c.id, _warehouses.c.code,
+           _warehouses.c.zip, _warehouses.c.latitude, _warehouses.c.longitude,
+           exists().where(_allowed.c.seller_id == _sellers.c.id,
+                          _allowed.c.warehouse_id == _warehouses.c.id).label("allowed"),
+           select(func.count()).select_from(_allowed)
+           .where(_allowed.c.seller_id == _sellers.c.id).scalar_subquery()
+           .label("allowed_count"))
+    .select_from(_sellers.outerjoin(_warehouses, _warehouses.c.active.is_(True)))
+    .order_by(_warehouses.c.id))
 
+
+def _read_rules(session: Session, seller_id: int) -> Rules:
+    """The seller's rules and the active warehouses, split into the candidates the
+    seller allows and the ones it excludes, in one statement."""
+    rows = session.connection().execute(_RULES.where(_sellers.c.id == seller_id)).all()
+    first = rows[0]
+    restricted = bool(first.allowed_count)
+    rules = Rules(bool(first.no_split), first.split_min_value_cents,
+                  first.preferred_warehouse_id, restricted, [], [])
+    for r in rows:
+        if r.id is None:
+            continue  # no active warehouse at all
+        place = Place(r.id, r.code, r.zip, r.latitude, r.longitude)
+        (rules.candidates if r.allowed or not restricted else rules.excluded).append(place)
+    return rules
+
+
+_FREE_STOCK = (
+    select(_stock.c.id, _stock.c.sku_id, _stock.c.warehouse_id,
+           (_stock.c.on_hand - _stock.c.reserved).label("free"), _bins.c.sort_key)
+    .select_from(_stock.join(_bins, _bins.c.id == _stock.c.bin_id))
+    .where(_bins.c.kind.in_(SELLABLE_BIN_KINDS), _stock.c.on_hand > _stock.c.reserved))
+
+
+@dataclass
+class Shelf:
+    """Free stock of the order's SKUs in the candidate warehouses, unlocked: per
+    (sku_id, warehouse_id) the total, and the stock rows in walking order (only
+    sellable bins: what reserve() may take; units in the dock or a damaged bin
+    wait for putaway)."""
+    totals: dict[tuple[int, int], int]
+    rows: dict[tuple[int, int], list[int]]
+    free: dict[int, int]
+
+
+def _read_shelf(session: Session, sku_ids: set[int], warehouse_ids: list[int]) -> Shelf:
+    """On PostgreSQL the rows are locked, in primary-key order, by this read: the
+    plan is then made from figures nobody can change before the commit, so its
+    write cannot fail and never has to be tried again with other rows (locks
+    taken by a failed try stay until the commit: a second try in another order
+    could wait in a cycle). A savepoint would release them, at two more round
+    trips per order; orders for the same SKU wait on its busiest row either way."""
+    shelf = Shelf({}, {}, {})
+    if not sku_ids or not warehouse_ids:
+        return shelf
+    stmt = _FREE_STOCK.where(_stock.c.sku_id.in_(sorted(sku_ids)),
+                             _stock.c.warehouse_id.in_(warehouse_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.order_by(_stock.c.id).with_for_update(of=_stock)
+    found = session.connection().execute(stmt).all()
+    for r in sorted(found, key=lambda r: (r.sort_key, r.id)):
+        key = (r.sku_id, r.warehouse_id)
+        shelf.totals[key] = shelf.totals.get(key, 0) + r.free
+        shelf.rows.setdefault(key, []).append(r.id)
+        shelf.free[r.id] = r.free
+    return shelf
+
+
+# -- the decision -----------------------------------------------------------------------
 
 def _fillable(demand: Demand, warehouse_id: int, free: dict) -> int:
     return min(demand.units, *(free.get((sku, warehouse_id), 0) // per
@@ -151,16 +309,15 @@ def _parcel(taken: list[tuple[Demand, int]]) -> tuple[int, tuple[int, int, int]]
     return weight, (length, width, height)
 
 
-def _days_to_promise(order: Order) -> int | None:
-    if order.promised_by is None:
+def _days_to_promise(facts: OrderFacts) -> int | None:
+    if facts.promised_by is None:
         return None
-    return max(0, (order.promised_by - utcnow()).days)
+    return max(0, (facts.promised_by - utcnow()).days)
 
 
-def _score(session, order: Order, warehouse: Warehouse, taken, dest) -> dict:
+def _score(session, facts: OrderFacts, warehouse: Place, taken, dest, budget) -> dict:
     weight, dims = _parcel(taken)
-    budget = _days_to_promise(order)
-    guess = estimate(session, warehouse, order.ship_to_zip, max(weight, 1), dims,
+    guess = estimate(session, warehouse, facts.ship_to_zip, max(weight, 1), dims,
                      max_transit_days=budget)
     cost_cents, transit_days = (guess.cost_cents, guess.transit_days) if guess else (None,
                                                                                      None)
@@ -186,35 +343,34 @@ def _money(cents) -> str:
     return "n/a" if cents is None else f"${cents / 100:,.2f}"
 
 
-def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Plan:
-    """Decide where the demands ship, without touching stock. Pure apart from reads."""
-    seller = session.get(Seller, order.seller_id)
-    warehouses = session.scalars(select(Warehouse).where(Warehouse.active.is_(True))
-                                 .order_by(Warehouse.id)).all()
-    allowed = {w.id for w in seller.allowed_warehouses}
-    candidates = [w for w in warehouses if not allowed or w.id in allowed]
+def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
+                    free: dict[tuple[int, int], int]) -> Plan:
+    """Decide where the order's demands ship, without touching stock. `free` is
+    {(sku_id, warehouse_id): units free to promise}. Pure apart from the session's
+    rating cache."""
+    demands = facts.demands
+    free = dict(free)  # the split below spends it
     excluded = [{"warehouse_id": w.id, "code": w.code, "excluded": "not allowed by the "
-                 "seller's rules"} for w in warehouses if allowed and w.id not in allowed]
-    sku_ids = {s for d in demands for s in d.per_unit}
-    free = _available(session, sku_ids, [w.id for w in candidates])
-    lat, lon, _state = zip_to_point(order.ship_to_zip, "ship_to.zip")
-    used = {a.warehouse_id for a in order.allocations if a.quantity > 0}
+                 "seller's rules"} for w in rules.excluded]
+    lat, lon, _state = zip_to_point(facts.ship_to_zip, "ship_to.zip")
+    used = facts.used
+    budget = _days_to_promise(facts)
 
     rows = []
-    for w in candidates:
+    for w in rules.candidates:
         whole = _can_fill_all(demands, w.id, free)
         taken = [(d, d.units) for d in demands] if whole else \
             [(d, _fillable(d, w.id, free)) for d in demands if _fillable(d, w.id, free)]
         row = {"warehouse_id": w.id, "code": w.code, "can_fill_all": whole,
                "units_fillable": sum(n for _, n in taken),
                "value_fillable_cents": sum(d.unit_value_cents * n for d, n in taken),
-               "preferred": w.id == seller.preferred_warehouse_id, "already_shipping": w.id
+               "preferred": w.id == rules.preferred_warehouse_id, "already_shipping": w.id
                in used}
-        row.update(_score(session, order, w, taken or [(d, d.units) for d in demands],
-                          (lat, lon)))
+        row.update(_score(session, facts, w, taken or [(d, d.units) for d in demands],
+                          (lat, lon), budget))
         rows.append(row)
     plan = Plan(strategy="", candidates=sorted(rows, key=_rank) + excluded)
-    by_id = {w.id: w for w in candidates}
+    by_id = {w.id: w for w in rules.candidates}
 
     whole = [r for r in plan.candidates if r.get("can_fill_all")]
     if whole:
@@ -226,17 +382,17 @@ def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Pl
         reasons = []
         if best["preferred"]:
             reasons.append("the seller's preferred warehouse")
-        if order.promised_by and best["meets_promise"]:
+        if facts.promised_by and best["meets_promise"]:
             reasons.append("meets the promised date")
         reasons.append(f"expected {_money(best['cost_cents'])} and {best['transit_days']} "
-                       f"days to {order.ship_to_zip}")
+                       f"days to {facts.ship_to_zip}")
         plan.why = (f"{best['code']} can ship every line in one parcel: "
                     + "; ".join(reasons)
                     + (f". Also able: {'; '.join(others)}" if others else
                        ". No other warehouse can ship it all"))
         return plan
 
-    if seller.no_split:
+    if rules.no_split:
         plan.strategy = "backorder_no_split"
         plan.backordered = [(d, d.units) for d in demands]
         plan.why = ("No single warehouse can ship every line and the seller does not "
@@ -244,7 +400,7 @@ def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Pl
         return plan
 
     # Split: the fewest parcels, by greedy cover of value.
-    threshold = _split_threshold(seller)
+    threshold = _split_threshold(rules)
     remaining = {id(d): d.units for d in demands}
     opened = set(used)
     notes = []
@@ -294,11 +450,127 @@ def plan_allocation(session: Session, order: Order, demands: list[Demand]) -> Pl
     return plan
 
 
+def _reason(facts: OrderFacts, plan: Plan) -> dict:
+    """The decision as it is stored on the order and shown to people."""
+    return {
+        "decided_at": utcnow().isoformat(), "strategy": plan.strategy,
+        "ship_to_zip": facts.ship_to_zip, "why": plan.why,
+        "winners": [c["code"] for c in plan.candidates
+                    if c.get("warehouse_id") in plan.groups],
+        "candidates": plan.candidates,
+        "allocated": [{"line_id": d.line_id, "warehouse_id": w, "units": n}
+                      for w, g in plan.groups.items() for d, n in g],
+        "backordered": [{"line_id": d.line_id, "units": n} for d, n in plan.backordered],
+    }
+
+
+@dataclass
+class Take:
+    """Units of one stock row the plan reserves for one order line (reference)."""
+    stock_id: int
+    quantity: int
+    reference: str
+
+
+def takes(plan: Plan, shelf: Shelf) -> list[Take] | None:
+    """The stock rows the plan's reservations take, by the rule reserve() applies
+    (inventory.services.take_from_bins), from the unlocked read; None if the read
+    cannot cover them (the plan is made from the same read, so only a kit and a
+    plain line sharing a part could get here)."""
+    free = dict(shelf.free)
+    out = []
+    for wid, taken in sorted(plan.groups.items()):
+        for demand, units in taken:
+            ref = reference_for(demand.line_id, wid)
+            for sku, per in sorted(demand.per_unit.items()):
+                chosen, missing = take_from_bins(shelf.rows.get((sku, wid), []), free,
+                                                 per * units)
+                if missing:
+                    return None
+                for stock_id, n in chosen:
+                    free[stock_id] -= n
+                    out.append(Take(stock_id, n, ref))
+    return out
+
+
+def _target_status(facts: OrderFacts, plan: Plan | None) -> str:
+    """allocated when every open unit has a warehouse, backordered otherwise."""
+    allocated = sum(facts.allocated.values())
+    if plan is not None:
+        allocated += sum(n for g in plan.groups.values() for _d, n in g)
+    return "allocated" if facts.open_units and allocated >= facts.open_units \
+        else "backordered"
+
+
+# -- allocating ---------------------------------------------------------------------------
+
+def allocate_order(session: Session, order_id: int, *, user_id: int | None = None) -> Order:
+    """Allocate the order's open units and reserve their stock, in the caller's
+    transaction. The order row is locked first, so two workers never allocate the
+    same order twice. Safe to call again: only unallocated units are considered."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the reads below go around the ORM
+    facts = _read_order(session, order_id)
+    if facts is None:
+        raise NotFound(f"No order {order_id}", fields={"order_id": ["not found"]})
+    if facts.status not in ALLOCATABLE:
+        raise Conflict(f"Order {facts.id} is {facts.status}: nothing to allocate",
+                       fields={"status": [f"cannot allocate a {facts.status} order"]})
+    if not facts.demands:
+        return refresh_status(session, session.get(Order, order_id), user_id=user_id)
+    rules = _read_rules(session, facts.seller_id)
+    sku_ids = {s for d in facts.demands for s in d.per_unit}
+    for _attempt in range(RETRIES):
+        shelf = _read_shelf(session, sku_ids, [w.id for w in rules.candidates])
+        plan = plan_allocation(session, facts, rules, shelf.totals)
+        if _write(session, facts, plan, shelf, user_id):
+            break
+        # Someone took the stock between our read and our lock: plan again.
+    else:
+        plan = Plan(strategy="backorder", why="stock kept moving while allocating; "
+                    "retried and backordered",
+                    backordered=[(d, d.units) for d in facts.demands])
+        _write(session, facts, plan, Shelf({}, {}, {}), user_id)
+    return session.get(Order, order_id)
+
+
+def _write(session: Session, facts: OrderFacts, plan: Plan, shelf: Shelf, user_id) -> bool:
+    """Reserve and record the plan; False (and nothing written) if stock moved."""
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = takes(plan, shelf)
+        if chosen is not None:
+            from .writer import write_plan
+            return write_plan(session, facts, plan, chosen, _reason(facts, plan),
+                              _target_status(facts, plan), user_id)
+    return _write_with_orm(session, facts, plan, user_id)
+
+
+def _write_with_orm(session: Session, facts: OrderFacts, plan: Plan, user_id) -> bool:
+    """The same write through inventory.services.reserve and the ORM, in a
+    savepoint: the embedded default's path (and PostgreSQL's for the rare plan
+    whose takes the unlocked read cannot place)."""
+    order = session.get(Order, facts.id)
+    savepoint = session.begin_nested()
+    try:
+        _reserve_plan(session, order, plan, user_id)
+        savepoint.commit()
+    except InsufficientStock:
+        savepoint.rollback()
+        session.expire(order)
+        return False
+    order.allocation_reason = _reason(facts, plan)
+    record(session, order, "allocation", plan.why, data={
+        "strategy": plan.strategy, "winners": order.allocation_reason["winners"]},
+        user_id=user_id)
+    refresh_status(session, order, user_id=user_id)
+    return True
+
+
 def _reserve_plan(session: Session, order: Order, plan: Plan, user_id) -> None:
     lines = []
     for wid, taken in sorted(plan.groups.items()):
         for demand, units in taken:
-            ref = reference_for(demand.line.id, wid)
+            ref = reference_for(demand.line_id, wid)
             for sku, per in sorted(demand.per_unit.items()):
                 lines.append(ReserveLine(sku, wid, per * units, reference=ref))
     if lines:
@@ -306,12 +578,12 @@ def _reserve_plan(session: Session, order: Order, plan: Plan, user_id) -> None:
     existing = {(a.order_line_id, a.warehouse_id): a for a in order.allocations}
     for wid, taken in plan.groups.items():
         for demand, units in taken:
-            allocation = existing.get((demand.line.id, wid))
+            allocation = existing.get((demand.line_id, wid))
             if allocation is None:
                 allocation = OrderAllocation(
-                    order_id=order.id, order_line_id=demand.line.id,
+                    order_id=order.id, order_line_id=demand.line_id,
                     seller_id=order.seller_id, warehouse_id=wid, quantity=0,
-                    reference=reference_for(demand.line.id, wid), created_at=utcnow())
+                    reference=reference_for(demand.line_id, wid), created_at=utcnow())
                 order.allocations.append(allocation)
             allocation.quantity += units
 
@@ -328,51 +600,24 @@ def refresh_status(session: Session, order: Order, *, user_id=None) -> Order:
     return order
 
 
-def allocate_order(session: Session, order_id: int, *, user_id: int | None = None) -> Order:
-    """Allocate the order's open units and reserve their stock, in the caller's
-    transaction. The order row is locked first, so two workers never allocate the
-    same order twice. Safe to call again: only unallocated units are considered."""
-    order = session.execute(select(Order).where(Order.id == order_id).with_for_update()
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
-    if order is None:
-        from ..errors import NotFound
-        raise NotFound(f"No order {order_id}", fields={"order_id": ["not found"]})
-    if order.status not in ALLOCATABLE:
-        raise Conflict(f"Order {order.id} is {order.status}: nothing to allocate",
-                       fields={"status": [f"cannot allocate a {order.status} order"]})
-    for attempt in range(RETRIES):
-        demands = _demands(session, order)
-        if not demands:
-            return refresh_status(session, order, user_id=user_id)
-        plan = plan_allocation(session, order, demands)
-        savepoint = session.begin_nested()
-        try:
-            _reserve_plan(session, order, plan, user_id)
-            savepoint.commit()
-        except InsufficientStock:
-            # Someone took the stock between our read and our lock: plan again.
-            savepoint.rollback()
-            session.expire(order)
-            continue
-        break
-    else:
-        plan = Plan(strategy="backorder", why="stock kept moving while allocating; "
-                    "retried and backordered", backordered=[(d, d.units) for d in demands])
-    reason = {
-        "decided_at": utcnow().isoformat(), "strategy": plan.strategy,
-        "ship_to_zip": order.ship_to_zip, "why": plan.why,
-        "winners": [c["code"] for c in plan.candidates
-                    if c.get("warehouse_id") in plan.groups],
-        "candidates": plan.candidates,
-        "allocated": [{"line_id": d.line.id, "warehouse_id": w, "units": n}
-                      for w, g in plan.groups.items() for d, n in g],
-        "backordered": [{"line_id": d.line.id, "units": n} for d, n in plan.backordered],
-    }
-    order.allocation_reason = reason
-    record(session, order, "allocation", plan.why, data={"strategy": plan.strategy,
-                                                         "winners": reason["winners"]},
-           user_id=user_id)
-    return refresh_status(session, order, user_id=user_id)
+def after_set_based_write(session: Session, facts: OrderFacts, status: str, reason: dict,
+                          stock_ids: list[int]) -> None:
+    """Bring what the session already holds in line with a write that went around
+    the ORM: the order's status and reason, and its allocations, history and stock
+    rows read again when next used."""
+    order = session.identity_map.get(identity_key(Order, facts.id))
+    if order is not None:
+        set_committed_value(order, "status", status)
+        set_committed_value(order, "allocation_reason", reason)
+        session.expire(order, ["allocations", "events", "updated_at"])
+    if facts.allocated:
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, OrderAllocation) and obj.order_id == facts.id:
+                session.expire(obj)
+    for stock_id in stock_ids:
+        stock = session.identity_map.get(identity_key(Stock, stock_id))
+        if stock is not None:
+            session.expire(stock)
 
 
 def release_allocation(session: Session, allocation: OrderAllocation, units: int, *,

@@ -47,6 +47,10 @@ GRAMS_PER_LB = 453.59237
 MM_PER_INCH = 25.4
 ZONES = tuple(range(1, 9))
 _CACHE_KEY = "haicang.carriers.services"
+# (zone, parcel, max transit days, services) -> Estimate, beside the services it
+# was worked out from: allocation asks for the same few zones and parcels again
+# and again (30 candidate warehouses fall in at most 8 zones).
+_ESTIMATES_KEY = "haicang.carriers.estimates"
 
 
 class CannotShip(DomainError):
@@ -244,11 +248,13 @@ def active_services(session: Session) -> tuple[ServiceSpec, ...]:
 def forget_services(session: Session) -> None:
     """Drop the session's cached services (after a service was changed)."""
     session.info.pop(_CACHE_KEY, None)
+    session.info.pop(_ESTIMATES_KEY, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session, _previous_transaction):
     session.info.pop(_CACHE_KEY, None)
+    session.info.pop(_ESTIMATES_KEY, None)
 
 
 def _spec(session: Session | None, service) -> ServiceSpec:
@@ -572,10 +578,22 @@ def estimate(session: Session, origin_warehouse, dest_zip: str, weight_g: int,
     transit_days) of the cheapest service that can carry one parcel of this weight
     and size. With `max_transit_days`: the cheapest within it, else the fastest.
     None if no service can carry it. Transit days, not dates: no cut-off or weekday
-    logic. After the first call in a session it runs no SQL."""
+    logic. After the first call in a session it runs no SQL, and the same zone,
+    parcel and limit are worked out once per session."""
     parcel = ParcelSpec(_whole(weight_g, "weight_g", 1),
                         *(_whole(d or 0, "dims_mm", 0) for d in dims_mm))
     zone = _zone(origin_warehouse, dest_zip)
+    key = (zone, parcel, max_transit_days, tuple(services) if services is not None else None)
+    memo = session.info.get(_ESTIMATES_KEY)
+    if memo is None or session.info.get(_CACHE_KEY) is None or len(memo) > 20_000:
+        memo = session.info[_ESTIMATES_KEY] = {}  # a long-lived session stays small
+    if key in memo:
+        return memo[key]
+    memo[key] = found = _estimate(session, zone, parcel, max_transit_days, services)
+    return found
+
+
+def _estimate(session, zone, parcel, max_transit_days, services) -> Estimate | None:
     best = fastest = None
     for spec in _select(session, services):
         q = _rate(spec, zone, [parcel])

@@ -4,27 +4,31 @@ Why jobs: a webhook must be answered within seconds whatever the database is
 doing, so the request only stores the delivery and queues `process_webhook`;
 polling talks to slow, rate-limited APIs and must never hold a web request; pushes
 to the channels (stock, tracking) happen after the commit that caused them and are
-retried without blocking the floor's scans. Each order is its own transaction.
+retried without blocking the floor's scans. A webhook burst or a poll's page is
+ingested as one transaction (channels.services.ingest_many), falling back to one
+transaction per order when one of them is refused.
 
 Nothing here schedules itself: the clock (server/jobs/clock.py) starts polls that
 are due and flushes pushes that are due, from what the database says, so a job
 killed half-way never stops the ones after it."""
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..catalog.models import KitComponent
 from ..extensions import db
+from ..inventory.services import on_stock_moved
 from ..jobs import enqueue_after_commit, job, later
 from ..models_base import utcnow
 from .adapters import adapter
 from .http import ChannelHTTPError, RateLimited
 from .models import ChannelAccount, ChannelSkuMapping, ChannelStockPush, WebhookReceipt
-from .services import components_for, dead_letter, ingest
+from .services import components_for, dead_letter, ingest, ingest_many
 
 log = logging.getLogger(__name__)
 from .paging import POLL_OVERLAP  # noqa: F401  (kept importable here)
@@ -36,17 +40,47 @@ def _config(name: str, default):
 
 # -- webhooks -----------------------------------------------------------------------
 
-@job(timeout=120, retries=5)
+WEBHOOK_BATCH = 100  # receipts of one account ingested in one transaction
+
+
+@job(timeout=300, retries=5)
 def process_webhook(receipt_id: int) -> dict:
+    """Ingest the webhook `receipt_id`, together with the account's other receipts
+    still waiting (up to WEBHOOK_BATCH, oldest first): in a flood, one job and one
+    transaction carry a hundred orders (channels.services.ingest_many). The
+    receipts are locked in id order, so two workers draining the same account
+    wait for each other instead of ingesting a receipt twice; once the first
+    commits, the second finds them processed. Every receipt has a job of its own,
+    so none waits for long: a job whose receipt was taken by another still drains
+    what is left."""
     receipt = db.session.get(WebhookReceipt, receipt_id)
-    if receipt is None or receipt.processed_at is not None:
+    if receipt is None:
         return {"receipt_id": receipt_id, "action": "already processed"}
-    result = ingest(db.session, receipt.account_id, receipt.body,
-                    source=f"webhook:{receipt.topic}"[:64])
-    receipt = db.session.get(WebhookReceipt, receipt_id)
-    receipt.processed_at = utcnow()
+    account_id = receipt.account_id
+    waiting = db.session.scalars(
+        select(WebhookReceipt).where(WebhookReceipt.account_id == account_id,
+                                     WebhookReceipt.processed_at.is_(None))
+        .order_by(WebhookReceipt.id).limit(_config("WEBHOOK_BATCH", WEBHOOK_BATCH))
+        .with_for_update().execution_options(populate_existing=True)).all()
+    if not waiting:
+        db.session.rollback()
+        return {"receipt_id": receipt_id, "action": "already processed"}
+    ids = [r.id for r in waiting]
+    bodies = [r.body for r in waiting]
+    topics = {r.topic for r in waiting}
+    source = f"webhook:{topics.pop()}"[:64] if len(topics) == 1 else "webhook"
+    # The receipts stay locked through the batch (ingest_many commits once); when
+    # it falls back to one order at a time, each of those commits ends the lock,
+    # and the receipts are marked below all the same, in a transaction of their own.
+    results = ingest_many(db.session, account_id, bodies, source=source)
+    db.session.execute(update(WebhookReceipt).where(WebhookReceipt.id.in_(ids),
+                                                   WebhookReceipt.processed_at.is_(None))
+                       .values(processed_at=utcnow()))
     db.session.commit()
-    return result.to_dict()
+    mine = next((r for i, r in zip(ids, results) if i == receipt_id), None)
+    return {"receipt_id": receipt_id, "batch": len(ids),
+            "actions": dict(Counter(r.action for r in results)),
+            **({"result": mine.to_dict()} if mine else {})}
 
 
 # -- polling ------------------------------------------------------------------------
@@ -241,6 +275,12 @@ def push_tracking(order_ids: list[int]) -> list[dict]:
 
 
 # -- what triggers the pushes (no change to the inventory or orders packages) -------
+
+@on_stock_moved
+def _stock_moved(session, sku_ids) -> None:
+    """Ledger rows written set-based (allocation, a sync batch): as _watch below."""
+    enqueue_after_commit(session, "server.channels.jobs.stock_changed", *sku_ids)
+
 
 @sa_event.listens_for(Session, "before_flush")
 def _watch(session, _flush_context, _instances):

@@ -121,11 +121,11 @@ def walk(session: Session, account_id: int, module, cursor: Cursor, *,
          max_pages: int = DEFAULT_MAX_PAGES, size: int | None = None,
          outcome: Outcome | None = None) -> Outcome:
     """Read pages from `cursor.at` on, storing each page's orders (one transaction
-    each, by `ingest`) and then the cursor (except after the last page: the caller
-    closes the window). Raises what the platform's HTTP or answers raise
+    per page, by `ingest_many`) and then the cursor (except after the last page:
+    the caller closes the window). Raises what the platform's HTTP or answers raise
     (POLL_ERRORS): the cursor is then at the last stored page, and `outcome` (when
     given) holds what was ingested before."""
-    from .services import ingest  # services imports the adapters, which import this
+    from .services import ingest_many  # services imports the adapters, which import this
     account = session.get(ChannelAccount, account_id)
     platform = PLATFORM_NAMES.get(account.channel, account.channel)
     outcome = outcome if outcome is not None else Outcome()
@@ -149,8 +149,9 @@ def walk(session: Session, account_id: int, module, cursor: Cursor, *,
             resuming = False
             continue
         resuming = False
-        for raw in page.orders:
-            outcome.orders.append(ingest(session, account_id, raw, source="poll").to_dict())
+        # The page's orders in one transaction (one at a time if one is refused).
+        outcome.orders.extend(r.to_dict() for r in ingest_many(
+            session, account_id, list(page.orders), source="poll"))
         outcome.pages += 1
         fresh = 0
         for n, external_id in enumerate(page.ids):
@@ -214,7 +215,7 @@ def poll(session: Session, account_id: int, now: datetime | None = None, *,
     Starts from the stored cursor when there is one (a killed or failed poll goes on
     from its last stored page, in the same window), else from a new window
     [last_updated_after (or now - CHANNEL_INITIAL_LOOKBACK_DAYS), now]. Each page's
-    orders are ingested (each order its own transaction), then the cursor is stored
+    orders are ingested (one transaction per page), then the cursor is stored
     and committed. At the end:
 
     - complete: last_updated_after = the window's end - POLL_OVERLAP, cursor cleared,

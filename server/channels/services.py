@@ -102,29 +102,43 @@ def components_for(session: Session, account: ChannelAccount) -> dict[str, list[
     return found
 
 
-def resolve_lines(session: Session, account: ChannelAccount, norm: NormalisedOrder
-                  ) -> list[dict]:
+class Catalogue:
+    """What resolving channel lines reads, read once for a batch of one account's
+    orders: the account's mappings, the seller's active SKUs by the codes the
+    orders name, and the list prices that share a bundle's price."""
+
+    def __init__(self, session: Session, account: ChannelAccount, norms):
+        self.mapped = components_for(session, account)
+        codes = {l.channel_sku for n in norms for l in n.lines}
+        self.codes = {s.code: s.id for s in session.scalars(select(Sku).where(
+            Sku.seller_id == account.seller_id, Sku.code.in_(codes),
+            Sku.active.is_(True)))} if codes else {}
+        parts = {c for code in codes for c, _q in self.mapped.get(code, ())}
+        self.prices = dict(session.execute(select(Sku.id, Sku.price_cents)
+                                           .where(Sku.id.in_(parts))).all()) if parts else {}
+
+
+def resolve_lines(session: Session, account: ChannelAccount, norm: NormalisedOrder,
+                  catalogue: Catalogue | None = None) -> list[dict]:
     """Channel lines -> order lines. A mapped channel SKU becomes one line per
     component (quantity x units per channel unit, the unit price shared by the
     components' list prices); an unmapped one falls back to the seller's SKU of the
     same code; otherwise the line stays unresolved (sku_id None)."""
-    mapped = components_for(session, account)
-    codes = {s.code: s for s in session.scalars(select(Sku).where(
-        Sku.seller_id == account.seller_id,
-        Sku.code.in_({l.channel_sku for l in norm.lines}), Sku.active.is_(True)))}
+    catalogue = catalogue or Catalogue(session, account, [norm])
     lines = []
     for nl in norm.lines:
         base = {"external_line_id": nl.external_line_id, "channel_sku": nl.channel_sku,
                 "title": nl.title}
-        components = mapped.get(nl.channel_sku) or (
-            [(codes[nl.channel_sku].id, 1)] if nl.channel_sku in codes else None)
+        components = catalogue.mapped.get(nl.channel_sku) or (
+            [(catalogue.codes[nl.channel_sku], 1)] if nl.channel_sku in catalogue.codes
+            else None)
         if not components:
             lines.append({**base, "sku_id": None, "quantity": nl.quantity,
                           "quantity_cancelled": nl.quantity_cancelled,
                           "unit_price_cents": nl.unit_price_cents})
             continue
-        weights = {s.id: max(s.price_cents, 1) for s in session.scalars(
-            select(Sku).where(Sku.id.in_([c for c, _ in components])))}
+        weights = {c: max(catalogue.prices[c], 1) for c, _q in components
+                   if c in catalogue.prices}
         whole = sum(weights.get(c, 1) * q for c, q in components)
         for sku_id, per in components:
             share = nl.unit_price_cents * weights.get(sku_id, 1) * per / whole
@@ -149,32 +163,38 @@ def _ship_to(norm: NormalisedOrder) -> dict:
                             "state": "", "zip": "", "country": "US", "phone": ""}
 
 
+_LOOK = object()  # upsert_order: look the order up (no batch looked it up before)
+
+
 def upsert_order(session: Session, account: ChannelAccount, norm: NormalisedOrder, *,
-                 user_id: int | None = None) -> Result:
+                 user_id: int | None = None, existing=_LOOK,
+                 catalogue: Catalogue | None = None, alone: bool = True) -> Result:
     """Make Haicang's order match what the channel says, exactly once per (channel,
     account, external id), whatever the order and number of deliveries: an older
-    update than the one applied is ignored; a replay changes nothing."""
+    update than the one applied is ignored; a replay changes nothing.
+
+    A batch (ingest_many) passes the order it found (`existing`: the locked Order
+    or None), its `catalogue`, and `alone=False`: then a concurrent insert of the
+    same order is not caught here but fails the batch, which is then ingested one
+    order at a time."""
     if norm.skip:
         return Result(None, "ignored", norm.external_id, norm.skip)
-    order = _find(session, account, norm.external_id)
+    order = _find(session, account, norm.external_id) if existing is _LOOK else existing
     if order is not None:
         return _update(session, account, order, norm, user_id)
     if norm.status == PENDING:
         return Result(None, "ignored", norm.external_id,
                       f"{norm.channel_status}: not ready to ship yet; imported once it is")
-    lines = resolve_lines(session, account, norm)
+    lines = resolve_lines(session, account, norm, catalogue)
     if not lines:
         return Result(None, "ignored", norm.external_id, "no units to ship")
+    if not alone:
+        order = _create(session, account, norm, lines, user_id)
+        _after_change(session, order, norm, user_id, created=True)
+        return Result(order.id, "created", norm.external_id, order.status)
     savepoint = session.begin_nested()
     try:
-        order = orders.create_channel_order(
-            session, seller_id=account.seller_id, channel=account.channel,
-            account_key=account.account_key, external_id=norm.external_id, lines=lines,
-            ship_to=_ship_to(norm), placed_at=norm.placed_at, ship_by=norm.ship_by,
-            promised_by=norm.promised_by, currency=norm.currency,
-            fulfilled_by_channel=norm.fulfilled_by_channel, raw_payload=norm.raw,
-            channel_status=norm.channel_status, channel_updated_at=norm.updated_at,
-            user_id=user_id)
+        order = _create(session, account, norm, lines, user_id)
         savepoint.commit()
     except IntegrityError:
         # Another worker created it between our look and our insert: update it.
@@ -185,6 +205,18 @@ def upsert_order(session: Session, account: ChannelAccount, norm: NormalisedOrde
         return _update(session, account, order, norm, user_id)
     _after_change(session, order, norm, user_id, created=True)
     return Result(order.id, "created", norm.external_id, order.status)
+
+
+def _create(session: Session, account: ChannelAccount, norm: NormalisedOrder, lines,
+            user_id) -> Order:
+    return orders.create_channel_order(
+        session, seller_id=account.seller_id, channel=account.channel,
+        account_key=account.account_key, external_id=norm.external_id, lines=lines,
+        ship_to=_ship_to(norm), placed_at=norm.placed_at, ship_by=norm.ship_by,
+        promised_by=norm.promised_by, currency=norm.currency,
+        fulfilled_by_channel=norm.fulfilled_by_channel, raw_payload=norm.raw,
+        channel_status=norm.channel_status, channel_updated_at=norm.updated_at,
+        user_id=user_id)
 
 
 def _after_change(session: Session, order: Order, norm: NormalisedOrder, user_id, *,
@@ -369,6 +401,53 @@ def ingest(session: Session, account_id: int, raw, *, source: str,
         session.commit()
         log.warning("dead letter %s for account %s: %s", letter.id, account_id, reason)
         return Result(None, "dead_letter", "", f"dead letter {letter.id}: {reason}")
+
+
+def ingest_many(session: Session, account_id: int, raws: list, *, source: str,
+                user_id: int | None = None) -> list[Result]:
+    """Many raw orders of one account (a poll's page, a burst of webhooks) in one
+    transaction: parsed first, the orders they name found and locked in one
+    statement, the account's mappings and SKUs read once, then each upserted and
+    allocated as `ingest` would, and one commit (one outbox and change-log write)
+    for all of them.
+
+    All or nothing, then one by one: if any of them cannot be read or is refused,
+    or another worker created one of them meanwhile, the batch is rolled back and
+    each raw order goes through `ingest` alone, so that a bad one becomes its own
+    dead letter and costs the others nothing but the second try."""
+    if len(raws) <= 1:
+        return [ingest(session, account_id, raw, source=source, user_id=user_id)
+                for raw in raws]
+    try:
+        account = session.get(ChannelAccount, account_id)
+        reader = adapter(account.channel)
+        norms = [reader.parse(json.loads(raw) if isinstance(raw, (str, bytes)) else raw)
+                 for raw in raws]
+        ids = sorted({n.external_id for n in norms if not n.skip})
+        found = {o.external_id: o for o in session.scalars(
+            select(Order).where(Order.channel == account.channel,
+                                Order.account_key == account.account_key,
+                                Order.external_id.in_(ids))
+            .order_by(Order.id).with_for_update()
+            .execution_options(populate_existing=True))} if ids else {}
+        catalogue = Catalogue(session, account, norms)
+        results = []
+        for norm in norms:
+            result = upsert_order(session, account, norm, user_id=user_id,
+                                  existing=found.get(norm.external_id),
+                                  catalogue=catalogue, alone=False)
+            if result.action == "created":  # the same order again later in the batch
+                found[norm.external_id] = session.get(Order, result.order_id)
+            results.append(result)
+        session.commit()
+        return results
+    except (UnreadablePayload, DomainError, ValueError, KeyError, TypeError,
+            IntegrityError) as error:
+        session.rollback()
+        log.info("account %s: a batch of %d orders is ingested one by one (%s)",
+                 account_id, len(raws), error.__class__.__name__)
+        return [ingest(session, account_id, raw, source=source, user_id=user_id)
+                for raw in raws]
 
 
 def import_document(session: Session, account: ChannelAccount, document, *,

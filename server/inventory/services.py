@@ -231,6 +231,53 @@ def adjust(session: Session, *, sku_id: int, bin_id: int, delta: int, reason: st
     return stock
 
 
+def take_from_bins(candidates: list[int], free: dict[int, int], quantity: int
+                   ) -> tuple[list[tuple[int, int]], int]:
+    """Which stock rows a reservation of `quantity` takes, and how many units are
+    still missing (0: it is covered). `candidates` are stock row ids in walking
+    order, `free` their unreserved units. One bin that holds the whole quantity if
+    there is one (one stop for the picker), otherwise bins in walking order. The
+    one rule for reserve() and for allocation's set-based write."""
+    whole = next((c for c in candidates if free[c] >= quantity), None)
+    wanted, taken = quantity, []
+    for stock_id in ([whole] if whole is not None else candidates):
+        take = min(wanted, free[stock_id])
+        if take > 0:
+            taken.append((stock_id, take))
+            wanted -= take
+        if wanted == 0:
+            break
+    return taken, wanted
+
+
+# Who wants to know that stock moved (the channels, to push what is available):
+# hook(session, sku_ids), called by every writer of ledger rows that goes around
+# the ORM (allocation.writer, the sync engine's set-based batch). ORM-written
+# movements are seen by a flush watcher of the same subscriber.
+_STOCK_MOVED_HOOKS: list = []
+
+
+def on_stock_moved(hook):
+    """Subscribe `hook(session, sku_ids)` to stock changes written set-based."""
+    _STOCK_MOVED_HOOKS.append(hook)
+    return hook
+
+
+def stock_moved(session: Session, sku_ids) -> None:
+    """Ledger rows of these SKUs were written without ORM objects: tell the
+    subscribers, in the same transaction (what they queue commits with it)."""
+    sku_ids = sorted(set(sku_ids))
+    if sku_ids:
+        for hook in _STOCK_MOVED_HOOKS:
+            hook(session, sku_ids)
+
+
+def movement_time(session: Session, now):
+    """When a movement recorded now happened: the device's time inside
+    occurred_at(), else now."""
+    return session.info.get(_OCCURRED_AT) or now
+
+
 def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
             user_id: int | None = None) -> list[Reservation]:
     """Reserve every line or none (a kit or an order is all or nothing).
@@ -263,27 +310,20 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
 
     # Plan in memory first, so a short line leaves every row untouched.
     free = {row.id: row.on_hand - row.reserved for row in rows}
+    by_id = {row.id: row for row in rows}
     plan: list[tuple[Stock, int, str]] = []
     shortages = []
     for line in lines:
-        candidates = by_pair[(line.sku_id, line.warehouse_id)]
-        whole = next((r for r in candidates if free[r.id] >= line.quantity), None)
-        wanted, taken = line.quantity, []
-        for row in ([whole] if whole else candidates):
-            take = min(wanted, free[row.id])
-            if take > 0:
-                taken.append((row, take))
-                wanted -= take
-            if wanted == 0:
-                break
+        candidates = [r.id for r in by_pair[(line.sku_id, line.warehouse_id)]]
+        taken, wanted = take_from_bins(candidates, free, line.quantity)
         if wanted:
             shortages.append({"sku_id": line.sku_id, "warehouse_id": line.warehouse_id,
                               "requested": line.quantity,
                               "available": line.quantity - wanted})
             continue
-        for row, take in taken:
-            free[row.id] -= take
-            plan.append((row, take, line.reference or reference))
+        for stock_id, take in taken:
+            free[stock_id] -= take
+            plan.append((by_id[stock_id], take, line.reference or reference))
     if shortages:
         raise InsufficientStock(shortages)
 

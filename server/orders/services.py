@@ -116,6 +116,7 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
         promised_by=promised_by, currency=currency,
         status="fulfilled_by_channel" if fulfilled_by_channel else "received",
         fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
+        allocations=[],  # a new order has none: record() need not load them
         **{f"ship_to_{k}": v for k, v in ship_to.items()
            if k in ("name", "address1", "address2", "city", "state", "zip", "country",
                     "phone")})
@@ -302,6 +303,7 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
         status="fulfilled_by_channel" if fulfilled_by_channel else "received",
         fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
         channel_status=channel_status[:32], channel_updated_at=channel_updated_at,
+        allocations=[],  # a new order has none: record() need not load them
         **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS})
     order.lines = _line_rows(seller_id, lines)
     session.add(order)

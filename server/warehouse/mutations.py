@@ -638,6 +638,7 @@ class FloorBatch:
         update_rows(session, Stock.__table__, "id", [
             {"id": i, "on_hand": v[0], "updated_at": now} for i, v in values.items()])
         insert_rows(session, StockMovement.__table__, movements)
+        inventory.stock_moved(session, [m["sku_id"] for m in movements])
         by_id = {s.id: s for s in self.rows.values()}
         for stock_id, (on_hand, _reserved) in values.items():
             stock = by_id[stock_id]
