@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -276,6 +276,25 @@ def _read_shelf(session: Session, sku_ids: set[int], warehouse_ids: list[int]) -
         shelf.rows.setdefault(key, []).append(r.id)
         shelf.free[r.id] = r.free
     return shelf
+
+
+def lock_stock_for(session: Session, sku_ids) -> None:
+    """Lock, in primary-key order, every sellable stock row with free units of these
+    SKUs and of their kits' parts: for a transaction about to allocate many orders
+    (a batch of channel orders). Each order locks the rows it takes in key order,
+    but one after another they would not be in key order: two batches (or a batch
+    and a single order) could then wait on each other in a cycle. Taken up front,
+    the batch's locks are one ordered set, and an order's own are already held."""
+    sku_ids = sorted(set(sku_ids))
+    if not sku_ids or session.get_bind().dialect.name != "postgresql":
+        return  # SQLite locks the whole database for a writer: no cycle to avoid
+    parts = select(_kits.c.component_sku_id).where(_kits.c.kit_sku_id.in_(sku_ids))
+    sellable = select(_bins.c.id).where(_bins.c.kind.in_(SELLABLE_BIN_KINDS))
+    session.connection().execute(
+        select(_stock.c.id).where(
+            or_(_stock.c.sku_id.in_(sku_ids), _stock.c.sku_id.in_(parts)),
+            _stock.c.on_hand > _stock.c.reserved, _stock.c.bin_id.in_(sellable))
+        .order_by(_stock.c.id).with_for_update()).all()
 
 
 # -- the decision -----------------------------------------------------------------------

@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..allocation.services import allocate_order
+from ..allocation.services import allocate_order, lock_stock_for
 from ..catalog.models import Sku
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..models_base import utcnow
@@ -116,6 +116,16 @@ class Catalogue:
         parts = {c for code in codes for c, _q in self.mapped.get(code, ())}
         self.prices = dict(session.execute(select(Sku.id, Sku.price_cents)
                                            .where(Sku.id.in_(parts))).all()) if parts else {}
+
+    def sku_ids(self, norms) -> set[int]:
+        """The SKUs these orders' lines resolve to (what allocating them may take)."""
+        found = set()
+        for norm in norms:
+            for line in norm.lines:
+                found.update(c for c, _q in self.mapped.get(line.channel_sku, ()))
+                if line.channel_sku in self.codes:
+                    found.add(self.codes[line.channel_sku])
+        return found
 
 
 def resolve_lines(session: Session, account: ChannelAccount, norm: NormalisedOrder,
@@ -411,10 +421,16 @@ def ingest_many(session: Session, account_id: int, raws: list, *, source: str,
     allocated as `ingest` would, and one commit (one outbox and change-log write)
     for all of them.
 
+    The stock rows the batch may take are locked first, in key order
+    (allocation.lock_stock_for): allocating order after order would otherwise take
+    locks out of order, and two workers' batches could wait on each other.
+
     All or nothing, then one by one: if any of them cannot be read or is refused,
-    or another worker created one of them meanwhile, the batch is rolled back and
-    each raw order goes through `ingest` alone, so that a bad one becomes its own
-    dead letter and costs the others nothing but the second try."""
+    or another worker created one of them meanwhile (or the database broke a lock
+    cycle the up-front lock did not foresee, such as a cancellation's release),
+    the batch is rolled back and each raw order goes through `ingest` alone, so
+    that a bad one becomes its own dead letter and costs the others nothing but
+    the second try."""
     if len(raws) <= 1:
         return [ingest(session, account_id, raw, source=source, user_id=user_id)
                 for raw in raws]
@@ -431,6 +447,7 @@ def ingest_many(session: Session, account_id: int, raws: list, *, source: str,
             .order_by(Order.id).with_for_update()
             .execution_options(populate_existing=True))} if ids else {}
         catalogue = Catalogue(session, account, norms)
+        lock_stock_for(session, catalogue.sku_ids(norms))
         results = []
         for norm in norms:
             result = upsert_order(session, account, norm, user_id=user_id,
@@ -442,8 +459,11 @@ def ingest_many(session: Session, account_id: int, raws: list, *, source: str,
         session.commit()
         return results
     except (UnreadablePayload, DomainError, ValueError, KeyError, TypeError,
-            IntegrityError) as error:
+            IntegrityError, OperationalError) as error:
         session.rollback()
+        if isinstance(error, OperationalError) and getattr(
+                error.orig, "sqlstate", None) not in ("40P01", "40001"):
+            raise  # not a deadlock or a serialization failure: the job's retry decides
         log.info("account %s: a batch of %d orders is ingested one by one (%s)",
                  account_id, len(raws), error.__class__.__name__)
         return [ingest(session, account_id, raw, source=source, user_id=user_id)
