@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import event, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -227,9 +227,41 @@ _RULES = (
     .order_by(_warehouses.c.id))
 
 
+_RULES_KEY = "haicang.allocation.rules"
+
+
 def _read_rules(session: Session, seller_id: int) -> Rules:
     """The seller's rules and the active warehouses, split into the candidates the
-    seller allows and the ones it excludes, in one statement."""
+    seller allows and the ones it excludes, in one statement, once per transaction
+    (a batch of one seller's orders reads them once; the next transaction reads
+    them again)."""
+    known = session.info.setdefault(_RULES_KEY, {})
+    if seller_id not in known:
+        known[seller_id] = _rules_from_database(session, seller_id)
+    return known[seller_id]
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_rules_on_commit(session):
+    if session.get_nested_transaction() is None:  # not a savepoint released
+        session.info.pop(_RULES_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rules_on_rollback(session):
+    session.info.pop(_RULES_KEY, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_rules_on_change(session, _flush_context, _instances):
+    """A seller's rules or a warehouse changed in this transaction: read again."""
+    if _RULES_KEY in session.info and any(
+            isinstance(obj, (Seller, Warehouse))
+            for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_RULES_KEY, None)
+
+
+def _rules_from_database(session: Session, seller_id: int) -> Rules:
     rows = session.connection().execute(_RULES.where(_sellers.c.id == seller_id)).all()
     first = rows[0]
     restricted = bool(first.allowed_count)

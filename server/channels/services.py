@@ -206,7 +206,7 @@ def upsert_order(session: Session, account: ChannelAccount, norm: NormalisedOrde
     try:
         order = _create(session, account, norm, lines, user_id)
         savepoint.commit()
-    except IntegrityError:
+    except (IntegrityError, orders.DuplicateOrder):
         # Another worker created it between our look and our insert: update it.
         savepoint.rollback()
         order = _find(session, account, norm.external_id)

@@ -38,6 +38,11 @@ CANCELLABLE = {"held", "received", "backordered", "allocated", "released", "exce
                "fulfilled_by_channel"}
 
 
+class DuplicateOrder(Conflict):
+    """The order exists already: another worker stored it between a look and an
+    insert (the channel's upsert then updates it instead)."""
+
+
 def order_payload(order: Order) -> dict:
     return {"order_id": order.id, "status": order.status, "seller_id": order.seller_id,
             "channel": order.channel, "external_id": order.external_id}
@@ -212,15 +217,19 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
 SHIP_TO_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone")
 
 
-def _line_rows(seller_id: int, lines: list[dict]) -> list[OrderLine]:
-    return [OrderLine(seller_id=seller_id, sku_id=line.get("sku_id"),
-                      quantity=line["quantity"],
-                      quantity_cancelled=line.get("quantity_cancelled", 0),
-                      unit_price_cents=line.get("unit_price_cents", 0),
-                      external_line_id=(line.get("external_line_id") or "")[:64],
-                      channel_sku=(line.get("channel_sku") or "")[:128],
-                      title=(line.get("title") or "")[:300])
+def _line_values(seller_id: int, lines: list[dict]) -> list[dict]:
+    return [{"seller_id": seller_id, "sku_id": line.get("sku_id"),
+             "quantity": line["quantity"],
+             "quantity_cancelled": line.get("quantity_cancelled", 0),
+             "unit_price_cents": line.get("unit_price_cents", 0),
+             "external_line_id": (line.get("external_line_id") or "")[:64],
+             "channel_sku": (line.get("channel_sku") or "")[:128],
+             "title": (line.get("title") or "")[:300]}
             for line in lines]
+
+
+def _line_rows(seller_id: int, lines: list[dict]) -> list[OrderLine]:
+    return [OrderLine(**values) for values in _line_values(seller_id, lines)]
 
 
 def hold_problems(order: Order) -> list[str]:
@@ -294,18 +303,18 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
     if not external_id:
         raise InvalidInput("external_id", "is required")
     _check_resolved(session, seller_id, lines)
-    order = Order(
+    order = insert_new_order(session, dict(
         seller_id=seller_id, channel=channel, account_key=account_key,
         external_id=external_id, placed_at=placed_at or utcnow(), ship_by=ship_by,
         promised_by=promised_by, currency=currency,
         status="fulfilled_by_channel" if fulfilled_by_channel else "received",
         fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
         channel_status=channel_status[:32], channel_updated_at=channel_updated_at,
-        allocations=[],  # a new order has none: record() need not load them
-        **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS})
-    order.lines = _line_rows(seller_id, lines)
-    session.add(order)
-    session.flush()
+        **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS}),
+        _line_values(seller_id, lines))
+    if order is None:  # another worker stored it first
+        raise DuplicateOrder(f"Order {external_id} from {channel} exists",
+                             fields={"external_id": ["already exists"]})
     record(session, order, "created", f"Order {external_id} received from {channel}",
            user_id=user_id, to_status=order.status)
     return _settle_status(session, order, user_id)
