@@ -248,3 +248,21 @@ def test_orders_the_channel_fulfils_are_recorded_never_allocated(floor):
     with pytest.raises(Exception):
         allocate_order(floor.s, o.id)
     assert reserved_total(floor) == 0
+
+
+def test_a_second_allocation_says_where_the_first_units_went(floor):
+    """An order for 3 units of A that finds 2 in EWR is split-allocated there and
+    the last unit backordered; when one arrives in DFW, is the stored reason true of
+    the whole order: EWR's units named first, and never "no warehouse has the stock"
+    while units are allocated?"""
+    put(floor, "A", "EWR", 2)
+    first = order(floor, NYC, [("A", 3, 2500)])
+    assert first.status == "backordered" and shipped_from(first) == {"EWR": 2}
+    why = first.allocation_reason["why"]
+    assert "no allowed warehouse has the stock" not in why.lower()
+    put(floor, "A", "DFW", 1)
+    again = allocate_order(floor.s, first.id)
+    assert again.status == "allocated" and shipped_from(again) == {"EWR": 2, "DFW": 1}
+    why = again.allocation_reason["why"]
+    assert why.startswith("Already allocated: EWR9: 2 units. For the rest: "), why
+    assert "DFW9" in why

@@ -436,14 +436,14 @@ def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
                     + "; ".join(reasons)
                     + (f". Also able: {'; '.join(others)}" if others else
                        ". No other warehouse can ship it all"))
-        return plan
+        return _with_earlier(plan, facts, rules)
 
     if rules.no_split:
         plan.strategy = "backorder_no_split"
         plan.backordered = [(d, d.units) for d in demands]
         plan.why = ("No single warehouse can ship every line and the seller does not "
                     "split orders: waiting for stock")
-        return plan
+        return _with_earlier(plan, facts, rules)
 
     # Split: the fewest parcels, by greedy cover of value.
     threshold = _split_threshold(rules)
@@ -488,11 +488,27 @@ def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
                     + ", ".join(parts))
     else:
         plan.strategy = "backorder"
-        plan.why = "No allowed warehouse has the stock: waiting for stock"
+        plan.why = ("No allowed warehouse has the rest in stock: waiting for stock" if used
+                    else "No allowed warehouse has the stock: waiting for stock")
     if plan.backordered:
         plan.why += f". Backordered: {_units(sum(n for _, n in plan.backordered))}"
     if notes:
         plan.why += ". " + "; ".join(notes)
+    return _with_earlier(plan, facts, rules)
+
+
+def _with_earlier(plan: Plan, facts: OrderFacts, rules: Rules) -> Plan:
+    """A reason about the units still open must not read as the whole order's: when
+    part of the order was allocated before, say where, first."""
+    earlier: dict[int, int] = {}
+    for (_line, wid), n in facts.allocated.items():
+        if n > 0:
+            earlier[wid] = earlier.get(wid, 0) + n
+    if earlier:
+        codes = {w.id: w.code for w in (*rules.candidates, *rules.excluded)}
+        plan.why = ("Already allocated: " + ", ".join(
+            f"{codes.get(w, f'warehouse {w}')}: {_units(n)}" for w, n in sorted(earlier.items()))
+            + ". For the rest: " + plan.why)
     return plan
 
 

@@ -10,12 +10,15 @@ set, exactly as if it had loaded them: later reads, changes and flushes work as 
 any loaded order.
 
 What the unit of work would have done besides, done here: the values are checked
-against their columns (validation.column_problem, as the flush guard does) and the
-sync change log is told of the new order.
+against their columns (validation.column_problem, as the flush guard does), the
+sync change log is told of the new order, and when the transaction (or savepoint)
+that wrote them rolls back, the objects leave the session, as new objects do (left
+in, they would stand for rows that do not exist, and SQLite may give their ids to
+the next orders).
 """
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.session import make_transient_to_detached
 
@@ -80,9 +83,45 @@ def insert_new_order(session: Session, values: dict, lines: list[dict]) -> Order
     return order
 
 
+_ATTACHED = "haicang_orders_attached"
+
+
 def _persistent(session: Session, model, row_id: int, row: dict):
     obj = model(**row)
     obj.id = row_id
     make_transient_to_detached(obj)  # as if loaded: no INSERT at the next flush
     session.add(obj)
+    if isinstance(session, scoped_session):
+        session = session()  # the proxy hides the transaction accessors
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_ATTACHED, []).append((obj, transaction))
     return obj
+
+
+def _inside(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _expunge_rolled_back(session, previous_transaction):
+    attached = session.info.get(_ATTACHED)
+    if not attached:
+        return
+    kept = []
+    for obj, transaction in attached:
+        if _inside(transaction, previous_transaction):
+            if obj in session:
+                session.expunge(obj)
+        else:
+            kept.append((obj, transaction))
+    session.info[_ATTACHED] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session):
+    if session.get_nested_transaction() is None:  # not a savepoint released
+        session.info.pop(_ATTACHED, None)
