@@ -76,6 +76,11 @@ class ErrorSchema(ma.Schema):
                                        "the reference holds"})
     dead_letter_id = ma.fields.Integer(metadata={"description": "a dead letter that still "
                                                  "cannot be read"})
+    provider = ma.fields.String(metadata={
+        "description": "carrier_unavailable (503) / carrier_rejected (502): the carrier "
+                       "gateway provider that failed"})
+    upstream_status = ma.fields.Integer(metadata={
+        "description": "carrier_unavailable / carrier_rejected: the provider's HTTP status"})
     limit = ma.fields.Integer(metadata={"description": "too_large (413): the most that is "
                                         "accepted (bytes of body, or mutations per push)"})
 

@@ -1,5 +1,7 @@
 """Carriers, rate shopping, shipments and their labels. Thin: the rules are in
 rating.py, services.py and labels.py."""
+from types import SimpleNamespace
+
 from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -10,9 +12,18 @@ from ..auth.scoping import get_scoped
 from ..errors import NotFound
 from ..extensions import db
 from ..inventory.models import Warehouse
-from . import rating
+from . import gateway, rating, services
 from .models import Carrier, Shipment
-from .schemas import CarrierSchema, ShipmentSchema, ShopArgs, ShopResultSchema
+from .schemas import (
+    CarrierAccountArgs,
+    CarrierAccountSchema,
+    CarrierSchema,
+    ManifestArgs,
+    ManifestSchema,
+    ShipmentSchema,
+    ShopArgs,
+    ShopResultSchema,
+)
 
 blp = Blueprint("carriers", __name__, url_prefix="/api",
                 description="Carriers and services, rate shopping, shipments and labels")
@@ -63,3 +74,69 @@ def shipment_label(shipment_id):
     return Response(shipment.label_pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="label-{shipment.tracking_number}.pdf"',
         "Cache-Control": "private, max-age=300"})
+
+
+@blp.route("/shipments/<int:shipment_id>/void", methods=["POST"])
+@roles_required("admin", "seller", "picker")
+@blp.response(200, ShipmentSchema)
+def void_shipment(shipment_id):
+    """Void an unused label (a 'labelled' shipment): the provider that sold it refunds
+    it and the shipment is 'cancelled'. 409 once it has shipped; 502/503 when the
+    aggregator refuses or is down (then nothing changes)."""
+    shipment = get_scoped(Shipment, shipment_id)
+    services.void_shipment(db.session, shipment)
+    db.session.commit()
+    return shipment
+
+
+@blp.route("/manifests", methods=["POST"])
+@roles_required("admin", "picker")
+@blp.arguments(ManifestArgs)
+@blp.response(200, ManifestSchema)
+def create_manifest(args):
+    """The end-of-day scan form of one carrier at a warehouse: every labelled
+    shipment of that carrier there (or only `shipment_ids`)."""
+    warehouse = get_scoped(Warehouse, args["warehouse_id"])
+    return services.manifest(db.session, warehouse, args["carrier"], args["shipment_ids"])
+
+
+def _warehouse(warehouse_id) -> Warehouse:
+    warehouse = db.session.get(Warehouse, warehouse_id)
+    if warehouse is None:
+        raise NotFound(f"No warehouse {warehouse_id}", fields={"warehouse_id": ["not found"]})
+    return warehouse
+
+
+@blp.route("/warehouses/<int:warehouse_id>/carrier-account")
+@roles_required("admin")
+@blp.response(200, CarrierAccountSchema)
+def get_carrier_account(warehouse_id):
+    """Whether the warehouse labels through an aggregator, and where, or with the
+    built-in rate cards (provider "builtin"); never the key."""
+    warehouse = _warehouse(warehouse_id)
+    account = gateway.account_for(db.session, warehouse.id)
+    if account is None:
+        return SimpleNamespace(warehouse_id=warehouse.id, provider="builtin", api_base=None,
+                               api_key=None, webhook_secret=None, updated_at=None)
+    return account
+
+
+@blp.route("/warehouses/<int:warehouse_id>/carrier-account", methods=["PUT"])
+@roles_required("admin")
+@blp.arguments(CarrierAccountArgs)
+@blp.response(200, CarrierAccountSchema)
+def set_carrier_account(args, warehouse_id):
+    """Set the warehouse's label aggregator account (write-only: the key and webhook
+    secret are stored, never returned). From now on its labels are bought there."""
+    account = services.set_carrier_account(db.session, _warehouse(warehouse_id), **args)
+    db.session.commit()
+    return account
+
+
+@blp.route("/warehouses/<int:warehouse_id>/carrier-account", methods=["DELETE"])
+@roles_required("admin")
+@blp.response(204)
+def clear_carrier_account(warehouse_id):
+    """Back to the built-in rate cards and labels."""
+    services.clear_carrier_account(db.session, _warehouse(warehouse_id))
+    db.session.commit()

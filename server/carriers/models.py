@@ -153,6 +153,11 @@ class Shipment(Timestamps, db.Model):
     ship_to: Mapped[dict] = mapped_column(JSON)
     # The 4x6 PDF, one page per parcel; deferred so lists of shipments do not load it.
     label_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # Who bought the label (gateway.py): 'builtin' or 'easypost'; NULL on rows older
+    # than the gateway (built-in). The provider's own id of the shipment, to void it
+    # or put it on a manifest.
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_shipment_id: Mapped[str | None] = mapped_column(String(64))
 
     service: Mapped[CarrierService] = relationship()
     parcels: Mapped[list["Parcel"]] = relationship(
@@ -185,3 +190,21 @@ class Parcel(db.Model):
     cost_cents: Mapped[int] = mapped_column(Integer)
 
     shipment: Mapped[Shipment] = relationship(back_populates="parcels")
+
+
+class CarrierAccount(Timestamps, db.Model):
+    """A warehouse's account at a label aggregator (gateway.py). Write-only: the API
+    sets and clears it and says whether a key is set, never what it is. One per
+    warehouse; without one the warehouse labels with the built-in provider."""
+    __tablename__ = "carrier_accounts"
+    __table_args__ = (
+        CheckConstraint("provider IN ('easypost')", name="provider"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(16), default="easypost")
+    api_key: Mapped[str] = mapped_column(String(200))
+    # Another endpoint than the provider's own (the fake aggregator, a sandbox).
+    api_base: Mapped[str | None] = mapped_column(String(300))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))

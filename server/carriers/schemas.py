@@ -141,3 +141,45 @@ class ShipmentSchema(ma.Schema):
     created_at = fields.DateTime()
     parcels = fields.List(fields.Nested(ParcelSchema))
     label_url = fields.Function(lambda s: f"/api/shipments/{s.id}/label.pdf")
+    provider = fields.String(allow_none=True, metadata={
+        "description": "who bought the label: builtin or easypost"})
+    provider_shipment_id = fields.String(allow_none=True)
+
+
+class CarrierAccountArgs(ma.Schema):
+    """A warehouse's label aggregator account. Write-only: the key and the webhook
+    secret are never returned."""
+    provider = fields.String(load_default="easypost", validate=validate.OneOf(["easypost"]))
+    api_key = fields.String(required=True, load_only=True,
+                            validate=validate.Length(min=1, max=200))
+    api_base = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=300),
+                             metadata={"description": "another endpoint (a sandbox, the "
+                                       "fake aggregator)"})
+    webhook_secret = fields.String(load_default=None, allow_none=True, load_only=True,
+                                   validate=validate.Length(max=200))
+
+
+class CarrierAccountSchema(ma.Schema):
+    warehouse_id = Int()
+    provider = fields.String(metadata={"description": "easypost, or builtin when the "
+                                       "warehouse has no aggregator account"})
+    api_base = fields.String(allow_none=True)
+    has_api_key = fields.Function(lambda a: bool(a.api_key))
+    has_webhook_secret = fields.Function(lambda a: bool(a.webhook_secret))
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class ManifestArgs(ma.Schema):
+    warehouse_id = Int(required=True)
+    carrier = fields.String(required=True, validate=validate.Length(min=2, max=16))
+    shipment_ids = fields.List(Int(), load_default=None, allow_none=True)
+
+
+class ManifestSchema(ma.Schema):
+    provider = fields.String()
+    provider_id = fields.String()
+    carrier = fields.String()
+    tracking_numbers = fields.List(fields.String())
+    url = fields.String(allow_none=True)
+    has_document = fields.Function(lambda m: m.document is not None)

@@ -4,12 +4,13 @@ import re
 from collections.abc import Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import geo
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from . import labels, rating
-from .models import Carrier, CarrierService, Parcel, Shipment
+from .models import Carrier, CarrierAccount, CarrierService, Parcel, Shipment
 
 CODE_RE = re.compile(r"^[A-Z0-9_]{2,32}$")
 CUTOFF_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -185,49 +186,190 @@ def create_shipment(session: Session, *, warehouse, seller_id: int, ship_to: Map
                     parcels, service=None, order_id: int | None = None, reference: str = "",
                     ship_from: Mapping | None = None, ship_at=None, promised_by=None,
                     services=None) -> Shipment:
-    """Rate, number and label a shipment of `parcels` from `warehouse` to `ship_to`.
+    """Rate, number and label a shipment of `parcels` from `warehouse` to `ship_to`,
+    through the warehouse's carrier gateway provider (gateway.provider_for: its label
+    aggregator account, else the built-in rate cards and labels).
 
     With `service` (a CarrierService, a ServiceSpec or a code) that service is used,
     or CannotShip is raised with its reason; without, the parcels are rate-shopped
-    (among `services` codes if given) against `promised_by`. The shipment is
-    'labelled': it has a tracking number per parcel, its cost, the estimated delivery
-    date and the 4x6 label PDF (one page per parcel). Flushes, never commits.
+    (among `services` codes if given) against `promised_by`: the cheapest that keeps
+    the promise. The shipment is 'labelled': it has a tracking number per parcel, its
+    cost, the estimated delivery date and the 4x6 label (one page per parcel), and
+    records the provider and the provider's shipment id. A provider that fails raises
+    CarrierUnavailable / CarrierRejected and nothing is stored. Flushes, never commits.
     """
+    from . import gateway
     specs = rating.as_parcels(parcels)
     if len(specs) > labels.MAX_SERIAL_PARCELS:
         raise InvalidInput("parcels", f"at most {labels.MAX_SERIAL_PARCELS} per shipment")
     to = _address(ship_to, "ship_to")
     if len(reference or "") > 128:
         raise InvalidInput("reference", "at most 128 characters")
-    if service is None:
-        chosen = rating.shop(session, warehouse, to["zip"], specs, promised_by, ship_at,
-                             services=services).chosen
-    else:
-        chosen = rating.quote(session, service, warehouse, to["zip"], specs, ship_at=ship_at,
-                              promised_by=promised_by)
-        if not chosen.can_ship:
-            raise rating.CannotShip({chosen.service_code: chosen.reason})
-    service_row = session.get(CarrierService, chosen.service_id)
-    if service_row is None:
-        raise NotFound(f"No service {chosen.service_id}", fields={"service": ["not found"]})
-    shipment = Shipment(order_id=order_id, seller_id=seller_id, warehouse_id=warehouse.id,
-                        service_id=service_row.id, status="labelled", reference=reference or "",
-                        zone=chosen.zone, cost_cents=chosen.cost_cents,
-                        ship_date=chosen.ship_date, delivery_date=chosen.delivery_date,
-                        ship_to=to)
-    session.add(shipment)
-    session.flush()
-    for number, (spec, rate) in enumerate(zip(specs, chosen.parcels), start=1):
-        shipment.parcels.append(Parcel(
-            seller_id=seller_id, warehouse_id=warehouse.id, number=number,
-            tracking_number=labels.tracking_number_for(service_row, shipment.id, number),
-            weight_g=spec.weight_g, length_mm=spec.length_mm, width_mm=spec.width_mm,
-            height_mm=spec.height_mm, billable_weight_g=rate.billable_weight_g,
-            cost_cents=rate.cost_cents))
-    shipment.tracking_number = shipment.parcels[0].tracking_number
-    shipment.service = service_row
     sender = dict(ship_from) if ship_from is not None else ship_from_address(
         session, warehouse, seller_id)
-    shipment.label_pdf = labels.render_labels(shipment, sender, to)
+    provider = gateway.provider_for(session, warehouse)
+    request = gateway.ShipmentRequest(
+        warehouse=warehouse, seller_id=seller_id, ship_from=sender, ship_to=to, parcels=specs,
+        promised_by=promised_by, ship_at=ship_at, service=service, services=services,
+        reference=reference or "", order_id=order_id)
+    rates = provider.rates(request)
+    if provider.name == "builtin":
+        chosen_rate = rates[0]  # rating.shop / rating.quote already chose, by the same rule
+    else:
+        chosen_rate = gateway.choose(
+            rates, rating.promise_date(promised_by, to["zip"], warehouse.timezone), service)
+    service_row = _service_row(session, chosen_rate)
+    quote = chosen_rate.raw if provider.name == "builtin" else None
+    savepoint = session.begin_nested()
+    purchase = None
+    try:
+        shipment = Shipment(
+            order_id=order_id, seller_id=seller_id, warehouse_id=warehouse.id,
+            service_id=service_row.id, status="labelled", reference=reference or "",
+            zone=quote.zone if quote else rating._zone(warehouse, to["zip"]),
+            cost_cents=chosen_rate.cost_cents,
+            ship_date=quote.ship_date if quote else chosen_rate.ship_date,
+            delivery_date=chosen_rate.delivery_date, ship_to=to, provider=provider.name)
+        shipment.service = service_row
+        session.add(shipment)
+        session.flush()
+        request.shipment = shipment
+        purchase = provider.buy(request, chosen_rate)
+        per_parcel = quote.parcels if quote else [None] * len(specs)
+        for number, (spec, rate) in enumerate(zip(specs, per_parcel), start=1):
+            shipment.parcels.append(Parcel(
+                seller_id=seller_id, warehouse_id=warehouse.id, number=number,
+                tracking_number=purchase.tracking_numbers[number - 1],
+                weight_g=spec.weight_g, length_mm=spec.length_mm, width_mm=spec.width_mm,
+                height_mm=spec.height_mm,
+                billable_weight_g=rate.billable_weight_g if rate else spec.weight_g,
+                cost_cents=rate.cost_cents if rate else purchase.cost_cents))
+        shipment.tracking_number = shipment.parcels[0].tracking_number
+        shipment.cost_cents = purchase.cost_cents
+        shipment.provider_shipment_id = purchase.provider_shipment_id
+        shipment.label_pdf = purchase.label
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict(f"The carrier's tracking number {shipment.tracking_number} is "
+                           "already on another shipment",
+                           fields={"tracking_number": ["already in use"]})
+    except BaseException:
+        savepoint.rollback()
+        if purchase is not None and purchase.provider_shipment_id:
+            # Bought but not stored (a number already in use, say): do not keep
+            # paying for a label nobody has.
+            try:
+                provider.void(purchase)
+            except DomainError:
+                pass
+        raise
+    savepoint.commit()
+    return shipment
+
+
+def _service_row(session: Session, rate) -> CarrierService:
+    """The CarrierService a rate is for. The built-in rates name theirs; an
+    aggregator's is matched by code (UPS + Ground -> UPS_GROUND), or recorded as an
+    inactive service of its carrier (so rate shopping never offers it) the first time
+    it is bought."""
+    quote = rate.raw if rate.provider == "builtin" else None
+    if quote is not None:
+        row = session.get(CarrierService, quote.service_id)
+        if row is None:
+            raise NotFound(f"No service {quote.service_id}",
+                           fields={"service": ["not found"]})
+        return row
+    row = session.scalar(select(CarrierService).where(CarrierService.code == rate.service_code))
+    if row is not None:
+        return row
+    carrier_code = re.sub(r"[^A-Z0-9_]+", "_", (rate.carrier or "OTHER").upper())[:16]
+    carrier_code = carrier_code if len(carrier_code) >= 2 else "OTHER"
+    carrier = session.scalar(select(Carrier).where(Carrier.code == carrier_code))
+    if carrier is None:
+        carrier = Carrier(code=carrier_code, name=rate.carrier or carrier_code, active=True)
+        session.add(carrier)
+        session.flush()
+    days = rate.delivery_days or 5
+    row = CarrierService(
+        carrier_id=carrier.id, code=rate.service_code, active=False,
+        name=f"{rate.carrier} {rate.service}"[:100], pricing="per_lb",
+        per_lb_cents_by_zone={str(z): 0 for z in rating.ZONES},
+        transit_days_by_zone={str(z): int(days) for z in rating.ZONES})
+    session.add(row)
+    session.flush()
+    rating.forget_services(session)
+    return row
+
+
+def void_shipment(session: Session, shipment: Shipment) -> Shipment:
+    """Void an unused label: only a 'labelled' shipment (not yet handed over). The
+    provider that sold it refunds it; the shipment is 'cancelled'. Flushes."""
+    from . import gateway
+    if shipment.status != "labelled":
+        raise Conflict(f"Shipment {shipment.id} is {shipment.status}; only a labelled "
+                       "shipment can be voided", fields={"status": ["must be labelled"]})
+    provider = gateway.provider_named(session, shipment.provider, shipment.warehouse_id)
+    provider.void(shipment)
+    shipment.status = "cancelled"
     session.flush()
     return shipment
+
+
+def manifest(session: Session, warehouse, carrier_code: str, shipment_ids=None):
+    """The end-of-day scan form for one carrier at `warehouse`: every labelled
+    shipment of that carrier there (or only `shipment_ids`), through the provider
+    that labelled them. Returns a gateway.Manifest; changes nothing."""
+    from . import gateway
+    code = (carrier_code or "").strip().upper()
+    query = (select(Shipment).join(CarrierService, Shipment.service_id == CarrierService.id)
+             .join(Carrier, CarrierService.carrier_id == Carrier.id)
+             .where(Shipment.warehouse_id == warehouse.id, Shipment.status == "labelled",
+                    Carrier.code == code).order_by(Shipment.id))
+    if shipment_ids is not None:
+        query = query.where(Shipment.id.in_(list(shipment_ids)))
+    shipments = session.scalars(query).all()
+    if not shipments:
+        raise NotFound(f"No labelled {code} shipments at {warehouse.code}",
+                       fields={"carrier": ["no labelled shipments"]})
+    provider = gateway.provider_for(session, warehouse)
+    mine = [s for s in shipments if (s.provider or "builtin") == provider.name]
+    if not mine:
+        raise Conflict(f"The {code} shipments at {warehouse.code} were labelled by another "
+                       "provider", fields={"carrier": ["labelled by another provider"]})
+    return provider.manifest(warehouse, code, mine)
+
+
+# -- carrier accounts (write-only credentials) -----------------------------------------
+
+def set_carrier_account(session: Session, warehouse, *, provider: str = "easypost",
+                        api_key: str, api_base: str | None = None,
+                        webhook_secret: str | None = None) -> CarrierAccount:
+    """Set (replace) the warehouse's aggregator account. The key is never read back
+    through the API."""
+    if provider != "easypost":
+        raise InvalidInput("provider", "must be 'easypost'")
+    if not isinstance(api_key, str) or not api_key.strip() or len(api_key) > 200:
+        raise InvalidInput("api_key", "is required, at most 200 characters")
+    if api_base and not re.match(r"^https?://[^\s]+$", api_base):
+        raise InvalidInput("api_base", "must be an http(s) URL")
+    account = session.scalar(select(CarrierAccount)
+                             .where(CarrierAccount.warehouse_id == warehouse.id))
+    if account is None:
+        account = CarrierAccount(warehouse_id=warehouse.id)
+        session.add(account)
+    account.provider = provider
+    account.api_key = api_key.strip()
+    account.api_base = api_base or None
+    account.webhook_secret = webhook_secret or None
+    session.flush()
+    return account
+
+
+def clear_carrier_account(session: Session, warehouse) -> None:
+    """Back to the built-in provider."""
+    account = session.scalar(select(CarrierAccount)
+                             .where(CarrierAccount.warehouse_id == warehouse.id))
+    if account is not None:
+        session.delete(account)
+        session.flush()
