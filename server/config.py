@@ -82,6 +82,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "CHANNEL_POLL_INTERVAL": int(env.get("CHANNEL_POLL_INTERVAL", "300")),
         "CHANNEL_PUSH_DEBOUNCE_SECONDS": int(env.get("CHANNEL_PUSH_DEBOUNCE_SECONDS", "60")),
         "BACKORDER_SWEEP_SECONDS": int(env.get("BACKORDER_SWEEP_SECONDS", "300")),
+        # How often the clock polls aggregator trackers, and how long a moving
+        # shipment may go without a tracking event before it is polled.
+        "TRACKER_POLL_SECONDS": int(env.get("TRACKER_POLL_SECONDS", "3600")),
         "OUTBOX_KEEP_HOURS": int(env.get("OUTBOX_KEEP_HOURS", "24")),
         # Refused passwords, per client address and per account (server/auth/limits.py).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),

@@ -1,7 +1,7 @@
 """Imports every domain's models, so that Alembic and the mappers see all tables."""
 from .auth.models import (ApiToken, Seller, User, seller_allowed_warehouses,  # noqa: F401
                           user_warehouses)
-from .carriers.models import Carrier, CarrierService, Parcel, Shipment  # noqa: F401
+from .carriers.models import Carrier, CarrierService, Parcel, Shipment, ShipmentEvent  # noqa: F401
 from .catalog.models import KitComponent, Sku, SkuBarcode  # noqa: F401
 from .inventory.models import Bin, Reservation, Stock, StockMovement, Warehouse  # noqa: F401
 from .orders.models import Order, OrderAllocation, OrderEvent, OrderLine  # noqa: F401

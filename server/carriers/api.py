@@ -2,17 +2,17 @@
 rating.py, services.py and labels.py."""
 from types import SimpleNamespace
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api import roles_required
+from ..api import roles_required, signed_webhook
 from ..auth.scoping import get_scoped
 from ..errors import NotFound
 from ..extensions import db
 from ..inventory.models import Warehouse
-from . import gateway, rating, services
+from . import gateway, rating, services, tracking
 from .models import Carrier, Shipment
 from .schemas import (
     CarrierAccountArgs,
@@ -140,3 +140,50 @@ def clear_carrier_account(warehouse_id):
     """Back to the built-in rate cards and labels."""
     services.clear_carrier_account(db.session, _warehouse(warehouse_id))
     db.session.commit()
+
+
+@blp.route("/carriers/easypost/webhook/<int:warehouse_id>", methods=["POST"])
+@signed_webhook
+@blp.response(200)
+def easypost_webhook(warehouse_id):
+    """The label aggregator's event webhook (set its URL per warehouse): verified by
+    X-Hmac-Signature over the raw body with the warehouse's webhook secret
+    (easypost's validate_webhook, a constant-time compare); a bad or missing one is
+    401 with nothing stored. tracker.created / tracker.updated are recorded here, in
+    the request (a few statements; duplicates are no-ops, so the aggregator's
+    retries are safe); other events are acknowledged and ignored."""
+    import easypost.errors as ep
+    from easypost.util import validate_webhook
+    body = request.get_data(cache=False)
+    account = gateway.account_for(db.session, warehouse_id)
+    secret = account.webhook_secret if account is not None else None
+    try:
+        if not secret:
+            raise ep.SignatureVerificationError(message="no webhook secret")
+        event = validate_webhook(body, {"X-Hmac-Signature":
+                                        request.headers.get("X-Hmac-Signature")}, secret)
+    except ep.SignatureVerificationError:
+        db.session.rollback()
+        return {"error": "unauthorized", "message": "bad or missing signature",
+                "fields": {"X-Hmac-Signature": ["does not match"]}}, 401
+    except ValueError:  # signed, but not JSON
+        db.session.rollback()
+        return {"error": "bad_request", "message": "the body is not JSON",
+                "fields": {"body": ["is not JSON"]}}, 400
+    if not isinstance(event, dict):
+        return {"error": "bad_request", "message": "the body is not an event",
+                "fields": {"body": ["is not an event"]}}, 400
+    kind = event.get("description")
+    if kind not in ("tracker.created", "tracker.updated"):
+        return {"status": "ignored", "description": str(kind)[:64]}
+    try:
+        result = tracking.record_tracker_update(db.session, "easypost",
+                                                event.get("result"), "webhook",
+                                                warehouse_id=warehouse_id)
+    except tracking.BadTrackerPayload as error:
+        db.session.rollback()
+        return {"error": "validation_error", "message": str(error),
+                "fields": {"result": [str(error)]}}, 422
+    db.session.commit()
+    return {"status": "accepted", **{k: result[k] for k in ("added", "status")},
+            "matched": result["shipment_id"] is not None}

@@ -33,6 +33,13 @@ Webhooks: `fake.sign(body)` is the `X-Hmac-Signature` header value EasyPost send
 easypost.util.validate_webhook checks); `fake.webhook(event)` returns (body,
 headers). Delivering them is item 2 (tracking), not here.
 
+Trackers: POST /v2/trackers {"tracker": {tracking_code, carrier}} answers the
+tracker of that number (made on first ask, as EasyPost does), GET
+/v2/trackers/{id} reads it. `fake.script_tracker(code, details, ...)` sets what it
+says (tracking_details as EasyPost sends them; `detail(...)` builds one);
+`fake.tracker_event(tracker)` wraps it in a tracker.updated Event, and
+`fake.post_webhook(url, event)` POSTs it, signed, to a URL.
+
 `fake.next_tracking_codes` hands out these numbers first (a carrier recycling one).
 
 Everything it did is kept: `fake.requests` (method, path, body), `fake.shipments`
@@ -115,6 +122,7 @@ class FakeAggregator:
             self.scan_forms: dict[str, dict] = {}
             self.faults: list[dict] = []
             self.next_tracking_codes: list[str] = []
+            self.trackers: dict[str, dict] = {}  # by tracking code
             self._serial = 0
 
     # -- test controls ------------------------------------------------------------------
@@ -137,6 +145,51 @@ class FakeAggregator:
         body = json.dumps(event).encode()
         return body, {"Content-Type": "application/json",
                       "X-Hmac-Signature": self.sign(body, secret)}
+
+    def script_tracker(self, tracking_code: str, details: list[dict], *,
+                       carrier: str = "UPS", status: str | None = None,
+                       est_delivery_date: str | None = None) -> dict:
+        """Make (or replace the details of) the tracker of `tracking_code`."""
+        with self.lock:
+            tracker = self.trackers.get(tracking_code) or {
+                "id": _id("trk"), "object": "Tracker", "mode": "test",
+                "tracking_code": tracking_code, "carrier": carrier,
+                "created_at": _now()}
+            tracker.update(tracking_details=[dict(d) for d in details],
+                           status=status or (details[-1]["status"] if details else "unknown"),
+                           est_delivery_date=est_delivery_date, updated_at=_now())
+            self.trackers[tracking_code] = tracker
+            return dict(tracker)
+
+    @staticmethod
+    def detail(status: str, at: str, message: str = "", city: str = "", state: str = "",
+               status_detail: str | None = None) -> dict:
+        """One tracking_details entry, as EasyPost sends it."""
+        return {"object": "TrackingDetail", "status": status, "datetime": at,
+                "message": message, "status_detail": status_detail or status,
+                "source": "UPS", "tracking_location": {
+                    "object": "TrackingLocation", "city": city or None,
+                    "state": state or None, "country": "US" if city else None,
+                    "zip": None}}
+
+    @staticmethod
+    def tracker_event(tracker: dict, description: str = "tracker.updated") -> dict:
+        return {"object": "Event", "id": _id("evt"), "mode": "test",
+                "description": description, "result": tracker, "created_at": _now(),
+                "status": "pending", "previous_attributes": {}}
+
+    def post_webhook(self, url: str, event: dict, secret: str | None = None,
+                     timeout: float = 5.0) -> tuple[int, bytes]:
+        """POST `event` signed (as EasyPost does) to `url`: (status, body)."""
+        import urllib.error
+        import urllib.request
+        body, headers = self.webhook(event, secret)
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
 
     # -- internals ----------------------------------------------------------------------
 
@@ -255,6 +308,16 @@ class _Handler(BaseHTTPRequestHandler):
                                    "be found.")
             return self._buy(shipment, body) if match.group(2) == "buy" \
                 else self._refund(shipment)
+        if method == "POST" and path == "/v2/trackers":
+            return self._tracker(body.get("tracker") or {})
+        match = re.fullmatch(r"/v2/trackers/([^/]+)", path)
+        if method == "GET" and match:
+            tracker = next((t for t in list(fake.trackers.values())
+                            if t["id"] == match.group(1)), None)
+            if tracker is None:
+                return self._error(404, "NOT_FOUND", "The requested resource could not "
+                                   "be found.")
+            return self._answer(200, tracker)
         if method == "POST" and path == "/v2/scan_forms":
             return self._scan_form(body.get("scan_form") or {})
         return self._error(404, "NOT_FOUND", f"No route {method} {path}")
@@ -311,6 +374,15 @@ class _Handler(BaseHTTPRequestHandler):
                                "A refund has already been requested")
         shipment.update(refund_status="submitted", updated_at=_now())
         self._answer(200, {k: v for k, v in shipment.items() if k != "label"})
+
+    def _tracker(self, params: dict) -> None:
+        code = params.get("tracking_code")
+        if not code:
+            return self._error(422, "TRACKER.INVALID_PARAMS", "tracking_code is required")
+        fake = self.aggregator
+        tracker = fake.trackers.get(code) or fake.script_tracker(
+            code, [], carrier=params.get("carrier") or "UPS")
+        self._answer(200, tracker)
 
     def _scan_form(self, params: dict) -> None:
         fake = self.aggregator

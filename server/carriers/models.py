@@ -18,10 +18,11 @@ weight breaks):
 
 Either way `minimum_charge_cents` is the least a shipment costs before fuel.
 """
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -30,12 +31,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..extensions import db
-from ..models_base import Timestamps
+from ..models_base import Timestamps, UTCDateTime, utcnow
 
 SHIPMENT_STATUSES = ("labelled", "shipped", "in_transit", "out_for_delivery", "delivered",
                      "failed_attempt", "returned", "cancelled")
@@ -160,6 +162,9 @@ class Shipment(Timestamps, db.Model):
     provider_shipment_id: Mapped[str | None] = mapped_column(String(64))
 
     service: Mapped[CarrierService] = relationship()
+    # The timeline in the carrier's order (tracking.py appends; never rewritten).
+    events: Mapped[list["ShipmentEvent"]] = relationship(
+        viewonly=True, order_by=lambda: (ShipmentEvent.occurred_at, ShipmentEvent.id))
     parcels: Mapped[list["Parcel"]] = relationship(
         back_populates="shipment", order_by="Parcel.number", cascade="all, delete-orphan")
 
@@ -208,3 +213,38 @@ class CarrierAccount(Timestamps, db.Model):
     # Another endpoint than the provider's own (the fake aggregator, a sandbox).
     api_base: Mapped[str | None] = mapped_column(String(300))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+
+
+class ShipmentEvent(db.Model):
+    """One line of a shipment's timeline, as the carrier reported it (tracking.py):
+    append-only like order_events (the database refuses UPDATE and DELETE,
+    migration 0011). `provider_event_id` dedups a delivery seen twice (a webhook
+    retried, a poll after a webhook): unique per shipment."""
+    __tablename__ = "shipment_events"
+    __seller_scope__ = "seller_id"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "provider_event_id"),
+        CheckConstraint("status IN ('labelled', 'shipped', 'in_transit', 'out_for_delivery', "
+                        "'delivered', 'failed_attempt', 'returned', 'cancelled')",
+                        name="status"),
+        CheckConstraint("source IN ('webhook', 'poll')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"),
+                                             index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    carrier_status: Mapped[str] = mapped_column(String(64), default="")  # raw, as sent
+    message: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(200), default="")  # "City, ST"
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the carrier's time
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(8))
+    provider_event_id: Mapped[str] = mapped_column(String(128))
+    est_delivery_date: Mapped[date | None] = mapped_column(Date)
+
+    shipment: Mapped[Shipment] = relationship()

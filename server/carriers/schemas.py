@@ -122,6 +122,19 @@ class ParcelSchema(ma.Schema):
     cost_cents = Int()
 
 
+class ShipmentEventSchema(ma.Schema):
+    """One line of the shipment's timeline, as the carrier reported it."""
+    id = Int()
+    status = fields.String()
+    carrier_status = fields.String(metadata={"description": "the carrier's own word"})
+    message = fields.String()
+    location = fields.String()
+    occurred_at = fields.DateTime(metadata={"description": "the carrier's time"})
+    received_at = fields.DateTime()
+    source = fields.String(metadata={"description": "webhook or poll"})
+    est_delivery_date = fields.Date(allow_none=True)
+
+
 class ShipmentSchema(ma.Schema):
     id = Int()
     order_id = Int(allow_none=True)
@@ -144,6 +157,8 @@ class ShipmentSchema(ma.Schema):
     provider = fields.String(allow_none=True, metadata={
         "description": "who bought the label: builtin or easypost"})
     provider_shipment_id = fields.String(allow_none=True)
+    events = fields.List(fields.Nested(ShipmentEventSchema), metadata={
+        "description": "the tracking timeline, oldest first (by the carrier's time)"})
 
 
 class CarrierAccountArgs(ma.Schema):

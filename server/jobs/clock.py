@@ -8,7 +8,8 @@ time. The embedded default (`flask serve`, no Redis) runs one clock in-process.
 
 What it does is decided each tick from the database, never from a job finishing:
 a poll is started for every account whose last poll is old enough, a stock flush
-when a push waits past its window, a backorder sweep every BACKORDER_SWEEP_SECONDS,
+when a push waits past its window, a backorder sweep every BACKORDER_SWEEP_SECONDS, a poll of the aggregator's
+trackers every TRACKER_POLL_SECONDS when a shipment is due (carriers/tracking.py),
 and every tick the outbox's unsent messages are handed over. It also does what
 RQ's own scheduler and maintenance would (retries that wait their interval, jobs
 abandoned by a killed worker tried again), on the same tick, so no second lock
@@ -120,6 +121,12 @@ class Clock:
         db.session.rollback()
         if self._every("backorder-sweep", self.app.config["BACKORDER_SWEEP_SECONDS"]):
             did["sweep"] = self.submit(allocation_jobs.sweep, job_id="backorder-sweep")
+        if self._every("tracker-poll", self.app.config.get("TRACKER_POLL_SECONDS", 3600)):
+            from ..carriers import tracking
+            if tracking.trackers_due(db.session):
+                db.session.rollback()
+                did["trackers"] = self.submit(tracking.poll_trackers, job_id="poll-trackers")
+            db.session.rollback()
         if self._every("outbox-prune", 600):
             did["pruned"] = outbox.prune()
         self.ticks += 1
