@@ -21,6 +21,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     db.init_app(app)
+    from . import i18n
+    i18n.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

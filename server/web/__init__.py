@@ -24,6 +24,7 @@ from flask import (
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from .. import i18n
 from ..auth.doors import public, roles_required
 from ..auth.limits import password_limits, password_refused
 
@@ -56,30 +57,16 @@ def translations(locale: str) -> dict:
 
 
 def match_locale(tag: str | None) -> str | None:
-    """The same matching as static/src/i18n.js: any Chinese gets Simplified Chinese."""
-    if not tag:
-        return None
-    lower = tag.lower()
-    if lower == "zh" or lower.startswith("zh-"):
-        return "zh-CN"
-    primary = lower.split("-")[0]
-    return next((loc for loc in LOCALES if loc.lower() in (lower, primary)), None)
+    """The PWA's dictionary for a tag (server/i18n.py matches; the PWA reads
+    Traditional Chinese in Simplified until it has its own dictionary)."""
+    found = i18n.match_locale(tag)
+    return i18n.pwa_locale(found) if found else None
 
 
 def page_locale() -> str:
-    """The user's setting, else this device's earlier choice, else the browser's."""
-    if current_user.is_authenticated:
-        found = match_locale(getattr(current_user, "locale", None))
-        if found:
-            return found
-    found = match_locale(request.cookies.get(LOCALE_COOKIE))
-    if found:
-        return found
-    for tag, _quality in request.accept_languages:
-        found = match_locale(tag)
-        if found:
-            return found
-    return "en"
+    """The same choice as the server's text (server/i18n.select_locale): ?lang=, the
+    user's setting, this device's earlier choice, the browser's, English."""
+    return i18n.pwa_locale(i18n.select_locale())
 
 
 # -- hashed asset names from the build ------------------------------------------------
