@@ -180,6 +180,16 @@ export function pickScreen(boot, root) {
     refreshDetail();
   }
 
+  /**
+   * The line the keypad was opened for, if it is still the one to work on. Compared by
+   * id: while the keypad is open the task may be fetched again (a sync lands), and the
+   * fresh detail has new line objects for the same lines; the number typed still counts.
+   */
+  function stillCurrent(line) {
+    const now = current();
+    return now && now.id === line.id ? now : null;
+  }
+
   const matchesItem = (line, code) => sameCode(line.sku_code, code)
     || (line.barcodes || []).some((b) => sameCode(b, code));
 
@@ -201,7 +211,7 @@ export function pickScreen(boot, root) {
     // The next line in another bin starts with its bin again (location first).
     const next = current();
     if (next && next.bin_code !== line.bin_code) binOk = null;
-    if (next !== line) itemCode = null;
+    if (!next || next.id !== line.id) itemCode = null;
   }
 
   function onScan(value) {
@@ -252,9 +262,10 @@ export function pickScreen(boot, root) {
     }
     const max = pickable(line);
     const n = await keypad(t('floor.how_many', { sku: line.sku_code, max }), { max });
-    if (n && current() === line) {
-      take(line, { task_line_id: line.id, bin: line.bin_code, sku: itemCode, qty: n },
-        t('floor.picked_n', { sku: line.sku_code, n }));
+    const still = stillCurrent(line);
+    if (n && still) {
+      take(still, { task_line_id: still.id, bin: still.bin_code, sku: itemCode, qty: n },
+        t('floor.picked_n', { sku: still.sku_code, n }));
     }
   });
 
@@ -267,8 +278,9 @@ export function pickScreen(boot, root) {
     }
     const max = pickable(line);
     const n = await keypad(t('floor.how_many_short', { sku: line.sku_code, bin: line.bin_code, max }), { max });
-    if (n && current() === line) {
-      take(line, { task_line_id: line.id, bin: line.bin_code, sku: line.sku_code, qty: 0, short: n },
+    const still = stillCurrent(line);
+    if (n && still) {
+      take(still, { task_line_id: still.id, bin: still.bin_code, sku: still.sku_code, qty: 0, short: n },
         t('floor.short_noted', { n }));
     }
   });
