@@ -77,6 +77,8 @@ const pages = await esbuild.build({
     { in: 'static/src/app.css', out: 'app' },
     { in: 'static/src/noscript.css', out: 'noscript' },
     { in: 'static/src/api-docs.css', out: 'api-docs' },
+    // The public tracking page's one style sheet (server/tracking_page).
+    { in: 'static/src/tracking.css', out: 'tracking' },
   ],
   outdir: DIST,
   entryNames: '[name]-[hash]',

@@ -59,6 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
                 carriers_blp, floor_blp):
         api.register_blueprint(blp)
     api.register_blueprint(channels_blp)
+    from . import notifications
+    notifications.init_app(app, api)  # /api/notifications, the unsubscribe link
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
     from .auth.doors import declare_builtin, public
     declare_builtin(app, "static", public)  # the shell's bundles and icons
@@ -66,6 +68,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     jobs.init_app(app)
     realtime.init_app(app)
     web.init_app(app)
+    from . import tracking_page
+    tracking_page.init_app(app)  # the public tracking page: /t/<token>, /track
     from .cli import register as register_cli
     register_cli(app)
     from .channels.cli import channels as channels_cli

@@ -86,6 +86,20 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # shipment may go without a tracking event before it is polled.
         "TRACKER_POLL_SECONDS": int(env.get("TRACKER_POLL_SECONDS", "3600")),
         "OUTBOX_KEEP_HOURS": int(env.get("OUTBOX_KEEP_HOURS", "24")),
+        # Notifications to customers (server/notifications). Without SMTP_URL (and an
+        # SMS provider) they are held in the outbox, visible at GET /api/notifications.
+        "SMTP_URL": env.get("SMTP_URL") or None,  # smtp://host:port, smtps://user:pass@host
+        "SMTP_FROM": env.get("SMTP_FROM", "Haicang <notifications@localhost>"),
+        "SMTP_TIMEOUT_SECONDS": float(env.get("SMTP_TIMEOUT_SECONDS", "10")),
+        "SMS_PROVIDER": env.get("SMS_PROVIDER") or None,  # twilio | log
+        "SMS_FROM": env.get("SMS_FROM", ""),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE") or None,  # another endpoint (a fake)
+        "NOTIFY_CHANNELS": env.get("NOTIFY_CHANNELS", "email,sms"),
+        "NOTIFY_DELAYED_SECONDS": int(env.get("NOTIFY_DELAYED_SECONDS", "900")),
+        # Where customers open the links in messages (/t/<token>, /n/unsubscribe/...).
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # Refused passwords, per client address and per account (server/auth/limits.py).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT",

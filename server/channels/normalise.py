@@ -49,6 +49,9 @@ class NormalisedOrder:
     fulfilled_by_channel: bool = False
     hold: str | None = None       # the platform asks us to wait (pending cancellation)
     skip: str | None = None       # e.g. a Shopify test order: recorded nowhere
+    # The buyer's language as the platform says it (a BCP 47 tag: the shop's
+    # customer_locale, the marketplace's language); "" when it says nothing.
+    locale: str = ""
     raw: dict = field(default_factory=dict)
 
 
@@ -143,8 +146,10 @@ def zip5(value) -> str:
 
 
 def ship_to(name="", address1="", address2="", city="", state="", zip_="", country="US",
-            phone="") -> dict:
+            phone="", email="") -> dict:
+    email = str(email or "").strip()
     return {"name": (name or "")[:200], "address1": (address1 or "")[:200],
             "address2": (address2 or "")[:200], "city": (city or "")[:100],
             "state": state_code(state), "zip": zip5(zip_),
-            "country": (country or "US")[:2].upper(), "phone": (phone or "")[:32]}
+            "country": (country or "US")[:2].upper(), "phone": (phone or "")[:32],
+            "email": email[:254] if "@" in email else ""}

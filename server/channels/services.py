@@ -170,7 +170,7 @@ def _find(session: Session, account: ChannelAccount, external_id: str) -> Order 
 
 def _ship_to(norm: NormalisedOrder) -> dict:
     return norm.ship_to or {"name": "", "address1": "", "address2": "", "city": "",
-                            "state": "", "zip": "", "country": "US", "phone": ""}
+                            "state": "", "zip": "", "country": "US", "phone": "", "email": ""}
 
 
 _LOOK = object()  # upsert_order: look the order up (no batch looked it up before)
@@ -226,7 +226,7 @@ def _create(session: Session, account: ChannelAccount, norm: NormalisedOrder, li
         promised_by=norm.promised_by, currency=norm.currency,
         fulfilled_by_channel=norm.fulfilled_by_channel, raw_payload=norm.raw,
         channel_status=norm.channel_status, channel_updated_at=norm.updated_at,
-        user_id=user_id)
+        customer_locale=norm.locale, user_id=user_id)
 
 
 def _after_change(session: Session, order: Order, norm: NormalisedOrder, user_id, *,
@@ -284,6 +284,8 @@ def _update(session: Session, account: ChannelAccount, order: Order, norm: Norma
     order.raw_payload = norm.raw
     order.channel_status = norm.channel_status[:32]
     order.channel_updated_at = norm.updated_at
+    if norm.locale:
+        order.customer_locale = norm.locale[:16]
     order.ship_by, order.promised_by = norm.ship_by or order.ship_by, \
         norm.promised_by or order.promised_by
     if norm.ship_to and order.status in EDITABLE:

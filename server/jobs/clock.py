@@ -10,6 +10,7 @@ What it does is decided each tick from the database, never from a job finishing:
 a poll is started for every account whose last poll is old enough, a stock flush
 when a push waits past its window, a backorder sweep every BACKORDER_SWEEP_SECONDS, a poll of the aggregator's
 trackers every TRACKER_POLL_SECONDS when a shipment is due (carriers/tracking.py),
+the customers of late parcels told so every NOTIFY_DELAYED_SECONDS (notifications),
 and every tick the outbox's unsent messages are handed over. It also does what
 RQ's own scheduler and maintenance would (retries that wait their interval, jobs
 abandoned by a killed worker tried again), on the same tick, so no second lock
@@ -126,6 +127,13 @@ class Clock:
             if tracking.trackers_due(db.session):
                 db.session.rollback()
                 did["trackers"] = self.submit(tracking.poll_trackers, job_id="poll-trackers")
+            db.session.rollback()
+        if self._every("notify-delayed", self.app.config.get("NOTIFY_DELAYED_SECONDS", 900)):
+            from ..notifications import services as notifications
+            if notifications.delayed_due(db.session):
+                db.session.rollback()
+                did["delayed"] = self.submit("server.notifications.jobs.notify_delayed",
+                                             job_id="notify-delayed")
             db.session.rollback()
         if self._every("outbox-prune", 600):
             did["pruned"] = outbox.prune()

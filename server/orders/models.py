@@ -1,4 +1,5 @@
 """Orders, their lines, where each line is allocated, and the order's history."""
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index,
@@ -14,6 +15,11 @@ from ..models_base import Timestamps, UTCDateTime, utcnow
 STATUSES = ("held", "received", "backordered", "allocated", "released", "picked", "packed",
             "shipped", "delivered", "cancelled", "exception", "fulfilled_by_channel")
 CHANNELS = ("manual", "amazon", "ebay", "shopify", "temu")
+
+
+def new_tracking_token() -> str:
+    """The secret of an order's public tracking link (/t/<token>): 192 random bits."""
+    return secrets.token_urlsafe(24)
 
 
 class Order(Timestamps, db.Model):
@@ -48,6 +54,11 @@ class Order(Timestamps, db.Model):
     ship_to_zip: Mapped[str] = mapped_column(String(10))
     ship_to_country: Mapped[str] = mapped_column(String(2), default="US")
     ship_to_phone: Mapped[str] = mapped_column(String(32), default="")
+    # The customer's contact and language, as the channel gave them (server/notifications
+    # sends the shipping notices with them; migration 0013). Locale: a BCP 47 tag or
+    # Babel name (zh-CN, es, zh_Hant); "" when the channel says nothing.
+    ship_to_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    customer_locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
     fulfilled_by_channel: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last allocation decision: candidates, their cost and transit, the winner
     # and why (see allocation.services). Shown by the API and the order screen.
@@ -58,6 +69,11 @@ class Order(Timestamps, db.Model):
     channel_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
     channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hold_reason: Mapped[str | None] = mapped_column(Text)
+    # The public tracking page's link (server/tracking_page). Set by this default on
+    # every ORM and Core insert (orders/store.py), and by the database for any other
+    # insert (migration 0012), so every order has one.
+    tracking_token: Mapped[str | None] = mapped_column(
+        String(64), default=new_tracking_token, index=True, unique=True)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id")

@@ -16,6 +16,10 @@ class ShipToSchema(ma.Schema):
     zip = fields.String(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$"))
     country = fields.String(load_default="US", validate=validate.OneOf(["US"]))
     phone = fields.String(load_default="", validate=validate.Length(0, 32))
+    # The shipping notices go here (server/notifications).
+    email = fields.String(load_default="", validate=[
+        validate.Length(0, 254), validate.Regexp(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                                 error="Not a valid e-mail address.")])
 
 
 class LineArgs(ma.Schema):
@@ -37,6 +41,8 @@ class OrderCreateArgs(ma.Schema):
     promised_by = fields.AwareDateTime(load_default=None)
     placed_at = fields.AwareDateTime(load_default=None)
     fulfilled_by_channel = fields.Boolean(load_default=False)
+    customer_locale = fields.String(load_default="", validate=validate.Length(0, 16), metadata={
+        "description": "the customer's language for notifications (en, zh-CN, zh-TW, es)"})
     allocate = fields.Boolean(load_default=True, metadata={
         "description": "allocate and reserve at once (default)"})
 
@@ -140,7 +146,8 @@ class OrderSchema(OrderSummarySchema):
 
 
 # What each role sees of the customer's address on an order.
-_FULL_ADDRESS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone")
+_FULL_ADDRESS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone",
+                 "email")
 CUSTOMER_FIELDS = {"admin": _FULL_ADDRESS, "seller": _FULL_ADDRESS, "driver": _FULL_ADDRESS,
                    "picker": ("name", "city", "state", "zip", "country")}
 

@@ -100,7 +100,7 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
                  placed_at: datetime | None = None, ship_by: datetime | None = None,
                  promised_by: datetime | None = None, currency: str = "USD",
                  fulfilled_by_channel: bool = False, raw_payload: dict | None = None,
-                 user_id: int | None = None) -> Order:
+                 customer_locale: str = "", user_id: int | None = None) -> Order:
     """Record a new order (status received, or fulfilled_by_channel when the channel
     ships it itself). `lines`: [{sku_id, quantity, unit_price_cents,
     external_line_id?}]. Allocation is a separate step (allocation.allocate_order)."""
@@ -119,7 +119,8 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
         fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
         **{f"ship_to_{k}": v for k, v in ship_to.items()
            if k in ("name", "address1", "address2", "city", "state", "zip", "country",
-                    "phone")})
+                    "phone", "email")},
+        customer_locale=(customer_locale or "")[:16])
     # Written with Core (orders/store.py): the unit of work costs more than the
     # statements on the busiest write of a peak day. The duplicate is refused by the
     # INSERT itself (the unique constraint), not by a look first.
@@ -214,7 +215,8 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
 
 # -- channel orders: lines that may not be resolved yet, held orders -------------
 
-SHIP_TO_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone")
+SHIP_TO_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country", "phone",
+                  "email")
 
 
 def _line_values(seller_id: int, lines: list[dict]) -> list[dict]:
@@ -292,7 +294,7 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
                          currency: str = "USD", fulfilled_by_channel: bool = False,
                          raw_payload: dict | None = None, channel_status: str = "",
                          channel_updated_at: datetime | None = None,
-                         user_id: int | None = None) -> Order:
+                         customer_locale: str = "", user_id: int | None = None) -> Order:
     """Record an order as a channel sent it. Unlike create_order, a line may have no
     SKU yet (`sku_id` None: its channel SKU is unmapped) and the address may not be
     routable: such an order is kept, `held`, with a reason the seller can act on
@@ -310,6 +312,7 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
         status="fulfilled_by_channel" if fulfilled_by_channel else "received",
         fulfilled_by_channel=fulfilled_by_channel, raw_payload=raw_payload,
         channel_status=channel_status[:32], channel_updated_at=channel_updated_at,
+        customer_locale=(customer_locale or "")[:16],
         **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS}),
         _line_values(seller_id, lines))
     if order is None:  # another worker stored it first

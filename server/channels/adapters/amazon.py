@@ -65,11 +65,19 @@ def parse(raw: dict) -> NormalisedOrder:
         ship_to=ship_to(address.get("Name"), address.get("AddressLine1"),
                         address.get("AddressLine2"), address.get("City"),
                         address.get("StateOrRegion"), address.get("PostalCode"),
-                        address.get("CountryCode") or "US", address.get("Phone"))
+                        address.get("CountryCode") or "US", address.get("Phone"),
+                        (order.get("BuyerInfo") or {}).get("BuyerEmail"))
         if address else None,
+        locale=MARKETPLACE_LANGUAGE.get(str(order.get("MarketplaceId") or ""), ""),
         ship_by=parse_time(order.get("LatestShipDate"), "LatestShipDate"),
         promised_by=parse_time(order.get("LatestDeliveryDate"), "LatestDeliveryDate"),
         fulfilled_by_channel=order.get("FulfillmentChannel") == "AFN", raw=raw)
+
+
+# The language a marketplace's buyers read (SP-API marketplace ids); unlisted: none said.
+MARKETPLACE_LANGUAGE = {"ATVPDKIKX0DER": "en-US", "A2EUQ1WTGCTBG2": "en-CA",
+                        "A1AM78C64UM0Y8": "es-MX", "A1RKKUPIHCS9HS": "es-ES",
+                        "A1F83G8C2ARO7P": "en-GB"}
 
 
 def split(document: dict) -> list[dict]:

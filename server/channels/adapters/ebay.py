@@ -71,7 +71,11 @@ def parse(raw: dict) -> NormalisedOrder:
                        address.get("addressLine2"), address.get("city"),
                        address.get("stateOrProvince"), address.get("postalCode"),
                        address.get("countryCode") or "US",
-                       (to.get("primaryPhone") or {}).get("phoneNumber"))
+                       (to.get("primaryPhone") or {}).get("phoneNumber"),
+                       to.get("email") or ((raw.get("buyer") or {}).get(
+                           "buyerRegistrationAddress") or {}).get("email"))
+    market = next((i.get("purchaseMarketplaceId") or i.get("listingMarketplaceId")
+                   for i in raw.get("lineItems") or [] if isinstance(i, dict)), None)
     return NormalisedOrder(
         external_id=str(order_id), status=status,
         channel_status=f"{fulfilment}/{payment}/{cancel}"[:32],
@@ -81,7 +85,13 @@ def parse(raw: dict) -> NormalisedOrder:
         currency=currency, lines=lines, ship_to=ship, ship_by=ship_by,
         promised_by=promised_by,
         hold="the buyer asked to cancel: waiting for the cancellation decision"
-        if cancel in ("IN_PROGRESS", "CANCEL_REQUESTED") else None, raw=raw)
+        if cancel in ("IN_PROGRESS", "CANCEL_REQUESTED") else None,
+        locale=MARKETPLACE_LANGUAGE.get(str(market or ""), ""), raw=raw)
+
+
+# The language a marketplace's buyers read (eBay marketplace ids); unlisted: none said.
+MARKETPLACE_LANGUAGE = {"EBAY_US": "en-US", "EBAY_CA": "en-CA", "EBAY_GB": "en-GB",
+                        "EBAY_ES": "es-ES", "EBAY_HK": "zh-HK", "EBAY_AU": "en-AU"}
 
 
 def split(document) -> list[dict]:

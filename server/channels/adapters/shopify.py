@@ -87,7 +87,9 @@ def parse(raw: dict) -> NormalisedOrder:
         ship = ship_to(name, address.get("address1"), address.get("address2"),
                        address.get("city"), address.get("province_code") or
                        address.get("province"), address.get("zip"),
-                       address.get("country_code") or "US", address.get("phone"))
+                       address.get("country_code") or "US", address.get("phone"),
+                       raw.get("email") or raw.get("contact_email") or
+                       (raw.get("customer") or {}).get("email"))
     return NormalisedOrder(
         external_id=order_id,
         status=status,
@@ -97,7 +99,8 @@ def parse(raw: dict) -> NormalisedOrder:
         placed_at=parse_time(require(raw, "created_at", "order"), "created_at"),
         updated_at=parse_time(raw.get("updated_at") or raw["created_at"], "updated_at"),
         currency=currency, lines=lines, ship_to=ship,
-        skip="a Shopify test order" if raw.get("test") else None, raw=raw)
+        skip="a Shopify test order" if raw.get("test") else None,
+        locale=str(raw.get("customer_locale") or "")[:16], raw=raw)
 
 
 def split(document) -> list[dict]:
