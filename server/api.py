@@ -12,10 +12,11 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import Select
 from werkzeug.exceptions import HTTPException
 
+from . import i18n
 from .auth.doors import (ANY_ROLE, public, roles_required,  # noqa: F401  (re-exported)
                          signed_webhook)
 from .auth.scoping import principal
-from .errors import DomainError
+from .errors import DomainError, localized
 from .extensions import db
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -104,7 +105,10 @@ class Api(SmorestApi):
         fields = _flatten(data.get("messages") or data.get("errors") or {})
         message = data.get("message") or error.description
         if fields and error.code == 422:
-            message = "Invalid input: " + ", ".join(sorted(fields))
+            # In the reader's language; the fields and their problems stay as the
+            # schema wrote them (machine-readable, English).
+            message = i18n.render(i18n.message("Invalid input: %(fields)s",
+                                               fields=", ".join(sorted(fields))))
         body = {"error": _CODES.get(error.code, error.name.lower().replace(" ", "_")),
                 "message": message, "fields": fields}
         if error.code == 413 and not fields:
@@ -130,7 +134,8 @@ def _error_response(body, status, headers=None):
 
 
 def handle_domain_error(error: DomainError):
-    return _error_response(error.to_dict(), error.status)
+    db.session.rollback()  # first: the reader's language may have to be read
+    return _error_response(localized(error.to_dict()), error.status)
 
 
 # -- keyset pagination -------------------------------------------------------------

@@ -23,6 +23,7 @@ from functools import lru_cache
 import zipcodes
 
 from .errors import InvalidInput
+from .i18n import message
 
 ZIP_RE = re.compile(r"^(\d{5})(-\d{4})?$")
 EARTH_RADIUS_MILES = 3958.8
@@ -44,7 +45,7 @@ def normalize_zip(zip_code, field: str = "zip") -> str:
     """The 5-digit ZIP of "12345" or "12345-6789"; InvalidInput(field) otherwise."""
     match = ZIP_RE.match(zip_code.strip()) if isinstance(zip_code, str) else None
     if not match:
-        raise InvalidInput(field, "must be a US ZIP code: 12345 or 12345-6789")
+        raise InvalidInput(field, message("must be a US ZIP code: 12345 or 12345-6789"))
     return match.group(1)
 
 
@@ -64,7 +65,8 @@ def locate(zip_code, field: str = "zip") -> ZipPoint:
     zip5 = normalize_zip(zip_code, field)
     point = _point(zip5)
     if point is None:
-        raise InvalidInput(field, f"{zip5} is not a known US ZIP code with a location")
+        raise InvalidInput(field, message("%(zip)s is not a known US ZIP code with a location",
+                                          zip=zip5))
     return point
 
 

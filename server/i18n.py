@@ -196,7 +196,9 @@ def extract() -> dict[Path, Catalog]:
 
     dirs = catalogue_dirs()
     found: dict[Path, Catalog] = {}
-    sources = [p for p in SERVER.rglob("*.py")] + [p for p in ROOT.glob("templates/**/*.html")] \
+    # sync/ (the engine beside server/) writes the floor's rejections: the core's.
+    sources = [p for p in SERVER.rglob("*.py")] + [p for p in ROOT.glob("sync/*.py")] \
+        + [p for p in ROOT.glob("templates/**/*.html")] \
         + [p for p in SERVER.rglob("templates/**/*.html")]
     for path in sorted(sources):
         method = "python" if path.suffix == ".py" else "jinja2"

@@ -24,7 +24,8 @@ from sqlalchemy import event, func, insert, or_, select, text
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, scoped_session
 
-from server.errors import DomainError, Forbidden, InvalidInput, TooLarge
+from server.errors import DomainError, Forbidden, InvalidInput, TooLarge, localized
+from server.i18n import message
 from server.inventory.services import lock_stock_rows, occurred_at
 from server.validation import (
     DEFAULT_MAX_JSON_DEPTH,
@@ -55,9 +56,9 @@ def _parse_time(value, field):
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise Rejected(field, "is not an ISO 8601 time") from None
+        raise Rejected(field, message("is not an ISO 8601 time")) from None
     if moment.tzinfo is None:
-        raise Rejected(field, "needs a time zone (Z or +hh:mm)")
+        raise Rejected(field, message("needs a time zone (Z or +hh:mm)"))
     return moment.astimezone(UTC)
 
 
@@ -65,7 +66,7 @@ def _device(session: Session, device_id: str, user) -> SyncDevice:
     """The device row, locked for this push: two pushes of one device (a retry that
     overtakes its original) apply one after the other, never interleaved."""
     if not isinstance(device_id, str) or not 8 <= len(device_id) <= 64:
-        raise InvalidInput("device_id", "must be the device's id, 8-64 characters")
+        raise InvalidInput("device_id", message("must be the device's id, 8-64 characters"))
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
@@ -79,13 +80,15 @@ def _device(session: Session, device_id: str, user) -> SyncDevice:
                              .with_for_update().execution_options(populate_existing=True)
                              ).scalar_one()
     if device.user_id != user.id:
-        raise Forbidden("This device belongs to another user; log in again to reset it",
+        raise Forbidden(message("This device belongs to another user; log in again to "
+                                "reset it"),
                         fields={"device_id": ["belongs to another user"]})
     return device
 
 
 def _result(row: SyncMutation, replayed: bool = False) -> dict:
-    result = {"id": row.mutation_id, "status": row.status, "detail": row.detail or {}}
+    result = {"id": row.mutation_id, "status": row.status,
+              "detail": localized(row.detail or {})}
     if replayed:
         result["replayed"] = True
     return result
@@ -104,17 +107,17 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
     all in this transaction: effects, results and last_mutation_id commit together
     (a crash leaves a clean prefix: the batch before it, whole)."""
     if not isinstance(mutations, list):
-        raise InvalidInput("mutations", "must be a list")
+        raise InvalidInput("mutations", message("must be a list"))
     if len(mutations) > MAX_BATCH:
-        raise TooLarge("mutations", f"at most {MAX_BATCH} per push: send the rest in "
-                       "the next", limit=MAX_BATCH)
+        raise TooLarge("mutations", message("at most %(n)s per push: send the rest in the "
+                                            "next", n=MAX_BATCH), limit=MAX_BATCH)
     device = _device(session, device_id, user)
     now = datetime.now(UTC)
     sent = None
     try:
         sent = _parse_time(sent_at, "sent_at")
     except Rejected as error:
-        raise InvalidInput("sent_at", error.problem) from None
+        raise InvalidInput("sent_at", error.text) from None
     clock_offset_ms = device.clock_offset_ms
     if sent is not None and abs(now - sent) < MAX_CLOCK_SKEW:
         clock_offset_ms = int((now - sent).total_seconds() * 1000)
@@ -123,7 +126,7 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
     for i, m in enumerate(mutations):
         if not isinstance(m, dict) or not isinstance(m.get("id"), int) \
                 or isinstance(m.get("id"), bool) or m["id"] < 1:
-            raise InvalidInput(f"mutations.{i}.id", "must be a whole number from 1")
+            raise InvalidInput(f"mutations.{i}.id", message("must be a whole number from 1"))
     results = []
     stored = {}
     first_last = device.last_mutation_id
@@ -175,7 +178,9 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
     for m, at, outcome in outcomes:
         status, detail = outcome.result() if isinstance(outcome, Planned) else outcome
         rows.append(_stored_row(device, user, m, at, status, detail, now))
-        results.append({"id": m["id"], "status": status, "detail": rows[-1]["detail"] or {}})
+        # Stored with its messages' stored form; answered in the sender's language.
+        results.append({"id": m["id"], "status": status,
+                        "detail": localized(rows[-1]["detail"] or {})})
     insert_rows(session, SyncMutation.__table__, rows)
     # The device row, once: the new last id, the clock, when it was last seen.
     device.last_mutation_id = last
@@ -227,7 +232,7 @@ def _unreadable(m: dict) -> Rejected | None:
     that no column could hold), or None."""
     name = m.get("name")
     if not isinstance(name, str) or not name:
-        return Rejected("name", "must be a mutation's name")
+        return Rejected("name", message("must be a mutation's name"))
     problem = text_problem(name)
     if problem:
         return Rejected("name", problem)
@@ -323,9 +328,9 @@ def _apply_one(session, user, device, m, offset, unreadable=None, lookups=None):
         at = _at(m, offset)
         handler = HANDLERS.get(name)
         if handler is None:
-            raise Rejected("name", f"unknown mutation {name!r}")
+            raise Rejected("name", message("unknown mutation %(name)s", name=repr(name)))
         if args is None:
-            raise Rejected("args", "must be an object")
+            raise Rejected("args", message("must be an object"))
         ctx = Context(session, user, device.id, m["id"], at, batch=lookups)
         # The mutation's declared rule, before its handler runs (invariant 8).
         authorize(ctx, name, args)
@@ -348,8 +353,9 @@ def _apply_one(session, user, device, m, offset, unreadable=None, lookups=None):
         savepoint.rollback()
         log.exception("sync: mutation %s of device %s could not be applied",
                       m["id"], device.id)
-        detail = {"error": "rejected", "message": f"args: could not be applied "
-                  f"({type(error).__name__})", "fields": {"args": ["could not be applied"]}}
+        detail = Rejected("args", message("could not be applied (%(error)s)",
+                                          error=type(error).__name__)).to_dict()
+        detail["fields"] = {"args": ["could not be applied"]}
     return status, detail, at
 
 

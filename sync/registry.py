@@ -11,6 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from server.errors import MESSAGE_KEY, english, field_problem
+from server.i18n import is_message, message
+
 
 @dataclass
 class Context:
@@ -27,28 +30,35 @@ class Context:
     batch: dict | None = None
 
 
-class Rejected(Exception):
+class _Refusal(Exception):
+    """A mutation refused, naming its field. `problem` is English text or a stored
+    message (server/i18n.py): the result keeps its stored form, and the device is
+    answered in its user's language (server/errors.localized)."""
+    code = "rejected"
+
+    def __init__(self, field: str, problem, **data):
+        self.field, self.text, self.data = field, problem, data
+        self.problem = english(problem)
+        super().__init__(f"{field}: {self.problem}")
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": f"{self.field}: {self.problem}",
+                "fields": {self.field: [self.problem]}, **self.data}
+        if is_message(self.text):
+            body[MESSAGE_KEY] = field_problem(self.field, self.text)
+        return body
+
+
+class Rejected(_Refusal):
     """The mutation is invalid: `field` names what is wrong."""
 
-    def __init__(self, field: str, problem: str, **data):
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem, self.data = field, problem, data
 
-    def to_dict(self) -> dict:
-        return {"error": "rejected", "message": f"{self.field}: {self.problem}",
-                "fields": {self.field: [self.problem]}, **self.data}
-
-
-class Forbidden(Exception):
+class Forbidden(_Refusal):
     """The sender may not send this mutation, or not about these things."""
+    code = "forbidden"
 
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem = field, problem
-
-    def to_dict(self) -> dict:
-        return {"error": "forbidden", "message": f"{self.field}: {self.problem}",
-                "fields": {self.field: [self.problem]}}
+    def __init__(self, field: str, problem):
+        super().__init__(field, problem)
 
 
 @dataclass(frozen=True)
@@ -135,14 +145,15 @@ def authorize(ctx: Context, name: str, args: dict) -> None:
     rule = RULES[name]
     user = ctx.user
     if user.role not in rule.roles:
-        raise Forbidden("name", f"the {user.role} role may not send {name}")
+        raise Forbidden("name", message("the %(role)s role may not send %(name)s",
+                                        role=user.role, name=name))
     if rule.scope is None or user.role == "admin":
         return
     reach = rule.scope(ctx, args) or {}
     outside = set(reach.get("warehouse_ids") or ()) - set(user.warehouse_ids)
     if user.role != "seller" and outside:
-        raise Forbidden("warehouse_id", "is not one of your warehouses")
+        raise Forbidden("warehouse_id", message("is not one of your warehouses"))
     if user.role == "seller":
         foreign = set(reach.get("seller_ids") or ()) - {user.seller_id}
         if foreign:
-            raise Forbidden("seller_id", "belongs to another seller")
+            raise Forbidden("seller_id", message("belongs to another seller"))

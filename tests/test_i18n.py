@@ -65,7 +65,10 @@ def test_is_an_edited_catalogue_compiled_again(tmp_path, monkeypatch):
     i18n.compile_catalogues(out)
     app = Flask(__name__)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = compiled
-    i18n.babel.init_app(app, locale_selector=lambda: "es")
+    # A Babel of its own: the shared one caches translations per locale for every app
+    # it serves, and an earlier test may have read Spanish through it already.
+    from flask_babel import Babel
+    Babel(app, locale_selector=lambda: "es")
     with app.test_request_context():
         assert i18n.gettext("Hello") == "Buenas"
 

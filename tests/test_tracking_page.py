@@ -60,14 +60,15 @@ def tracker(db_session, shipment, details, est=None):
 
 
 @pytest.fixture(autouse=True)
-def _forget_loaded_catalogues():
+def _forget_loaded_catalogues(app):
     """Flask-Babel keeps the catalogues it loaded on the one Babel object of
     server/i18n.py, for every app of the process: this file's Spanish and Chinese
     pages would otherwise leave theirs cached for tests that build their own
     catalogues (tests/test_i18n.py)."""
     yield
     from server import i18n
-    i18n.babel.domain_instance.cache.clear()
+    with app.app_context():
+        i18n.babel.domain_instance.cache.clear()
 
 
 @pytest.fixture

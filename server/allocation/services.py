@@ -44,12 +44,13 @@ from sqlalchemy.orm.util import identity_key
 from ..auth.models import Seller, seller_allowed_warehouses
 from ..carriers.rating import estimate
 from ..catalog.models import KitComponent, Sku
-from ..errors import Conflict, InsufficientStock, NotFound
+from ..errors import Conflict, InsufficientStock, NotFound, english
 from ..geo import distance_miles, zip_to_point
+from ..i18n import message
 from ..inventory.models import SELLABLE_BIN_KINDS, Bin, Stock, Warehouse
 from ..inventory.services import ReserveLine, release, reserve, take_from_bins
 from ..models_base import utcnow
-from ..orders.models import Order, OrderAllocation, OrderLine
+from ..orders.models import Order, OrderAllocation, OrderLine, status_word
 from ..orders.services import TRANSITIONS, record, transition
 
 ALLOCATABLE = ("received", "backordered", "allocated")
@@ -117,7 +118,9 @@ class Plan:
     groups: dict[int, list[tuple[Demand, int]]] = field(default_factory=dict)
     backordered: list[tuple[Demand, int]] = field(default_factory=list)
     candidates: list[dict] = field(default_factory=list)
-    why: str = ""
+    # Why, as a stored message (server/i18n.py): kept with its English in the order's
+    # reason and history, and read in the reader's language.
+    why: dict | str = ""
 
 
 def reference_for(line_id: int, warehouse_id: int) -> str:
@@ -381,12 +384,27 @@ def _rank(candidate: dict) -> tuple:
             candidate["distance_mi"], candidate["code"])
 
 
-def _units(n: int) -> str:
-    return f"{n} unit" if n == 1 else f"{n} units"
+def _units(n: int) -> dict:
+    return message("%(n)s unit", n=n) if n == 1 else message("%(n)s units", n=n)
 
 
-def _money(cents) -> str:
-    return "n/a" if cents is None else f"${cents / 100:,.2f}"
+def _money(cents):
+    return message("n/a") if cents is None else f"${cents / 100:,.2f}"
+
+
+def _comma(items: list):
+    """Items as one message, "a, b, c" in English (each language its own comma)."""
+    if not items:
+        return ""
+    joined = items[0]
+    for item in items[1:]:
+        joined = message("%(list)s, %(item)s", list=joined, item=item)
+    return joined
+
+
+def _then(first, then):
+    """Two sentences: "first. then"."""
+    return message("%(first)s. %(then)s", first=first, then=then)
 
 
 def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
@@ -423,26 +441,32 @@ def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
         best = whole[0]
         plan.strategy = "single"
         plan.groups[best["warehouse_id"]] = [(d, d.units) for d in demands]
-        others = [f"{r['code']} {_money(r['cost_cents'])}, {r['transit_days']} d"
+        others = [message("%(code)s %(cost)s, %(days)s d", code=r["code"],
+                          cost=_money(r["cost_cents"]), days=r["transit_days"])
                   for r in whole[1:]]
         reasons = []
         if best["preferred"]:
-            reasons.append("the seller's preferred warehouse")
+            reasons.append(message("the seller's preferred warehouse"))
         if facts.promised_by and best["meets_promise"]:
-            reasons.append("meets the promised date")
-        reasons.append(f"expected {_money(best['cost_cents'])} and {best['transit_days']} "
-                       f"days to {facts.ship_to_zip}")
-        plan.why = (f"{best['code']} can ship every line in one parcel: "
-                    + "; ".join(reasons)
-                    + (f". Also able: {'; '.join(others)}" if others else
-                       ". No other warehouse can ship it all"))
+            reasons.append(message("meets the promised date"))
+        reasons.append(message("expected %(cost)s and %(days)s days to %(zip)s",
+                               cost=_money(best["cost_cents"]), days=best["transit_days"],
+                               zip=facts.ship_to_zip))
+        if others:
+            plan.why = message("%(code)s can ship every line in one parcel: %(reasons)s. "
+                               "Also able: %(others)s", code=best["code"], reasons=reasons,
+                               others=others)
+        else:
+            plan.why = message("%(code)s can ship every line in one parcel: %(reasons)s. "
+                               "No other warehouse can ship it all", code=best["code"],
+                               reasons=reasons)
         return _with_earlier(plan, facts, rules)
 
     if rules.no_split:
         plan.strategy = "backorder_no_split"
         plan.backordered = [(d, d.units) for d in demands]
-        plan.why = ("No single warehouse can ship every line and the seller does not "
-                    "split orders: waiting for stock")
+        plan.why = message("No single warehouse can ship every line and the seller does "
+                           "not split orders: waiting for stock")
         return _with_earlier(plan, facts, rules)
 
     # Split: the fewest parcels, by greedy cover of value.
@@ -469,8 +493,10 @@ def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
         if best is None:
             break
         if best["warehouse_id"] not in opened and opened and best_value < threshold:
-            notes.append(f"{best['code']} could ship {_money(best_value)} more, below the "
-                         f"{_money(threshold)} split threshold: not worth another parcel")
+            notes.append(message("%(code)s could ship %(value)s more, below the "
+                                 "%(threshold)s split threshold: not worth another parcel",
+                                 code=best["code"], value=_money(best_value),
+                                 threshold=_money(threshold)))
             break
         wid = best["warehouse_id"]
         plan.groups[wid] = best_taken
@@ -482,18 +508,20 @@ def plan_allocation(session: Session, facts: OrderFacts, rules: Rules,
     plan.backordered = [(d, remaining[id(d)]) for d in demands if remaining[id(d)]]
     if plan.groups:
         plan.strategy = "split" if len(set(plan.groups) | used) > 1 else "partial"
-        parts = [f"{by_id[w].code}: {_units(sum(n for _, n in g))}" for w, g in
-                 plan.groups.items()]
-        plan.why = ("No single warehouse can ship every line; fewest parcels: "
-                    + ", ".join(parts))
+        parts = [message("%(code)s: %(units)s", code=by_id[w].code,
+                         units=_units(sum(n for _, n in g))) for w, g in plan.groups.items()]
+        plan.why = message("No single warehouse can ship every line; fewest parcels: "
+                           "%(parts)s", parts=_comma(parts))
     else:
         plan.strategy = "backorder"
-        plan.why = ("No allowed warehouse has the rest in stock: waiting for stock" if used
-                    else "No allowed warehouse has the stock: waiting for stock")
+        plan.why = (message("No allowed warehouse has the rest in stock: waiting for stock")
+                    if used else
+                    message("No allowed warehouse has the stock: waiting for stock"))
     if plan.backordered:
-        plan.why += f". Backordered: {_units(sum(n for _, n in plan.backordered))}"
+        plan.why = _then(plan.why, message(
+            "Backordered: %(units)s", units=_units(sum(n for _, n in plan.backordered))))
     if notes:
-        plan.why += ". " + "; ".join(notes)
+        plan.why = _then(plan.why, notes)
     return _with_earlier(plan, facts, rules)
 
 
@@ -506,17 +534,21 @@ def _with_earlier(plan: Plan, facts: OrderFacts, rules: Rules) -> Plan:
             earlier[wid] = earlier.get(wid, 0) + n
     if earlier:
         codes = {w.id: w.code for w in (*rules.candidates, *rules.excluded)}
-        plan.why = ("Already allocated: " + ", ".join(
-            f"{codes.get(w, f'warehouse {w}')}: {_units(n)}" for w, n in sorted(earlier.items()))
-            + ". For the rest: " + plan.why)
+        where = [message("%(code)s: %(units)s",
+                         code=codes.get(w) or message("warehouse %(id)s", id=w),
+                         units=_units(n)) for w, n in sorted(earlier.items())]
+        plan.why = message("Already allocated: %(where)s. For the rest: %(why)s",
+                           where=_comma(where), why=plan.why)
     return plan
 
 
 def _reason(facts: OrderFacts, plan: Plan) -> dict:
-    """The decision as it is stored on the order and shown to people."""
+    """The decision as it is stored on the order and shown to people: `why` in
+    English (API clients, and reasons stored before messages were), `why_i18n` its
+    stored message, which the API renders into `why` in the reader's language."""
     return {
         "decided_at": utcnow().isoformat(), "strategy": plan.strategy,
-        "ship_to_zip": facts.ship_to_zip, "why": plan.why,
+        "ship_to_zip": facts.ship_to_zip, "why": english(plan.why), "why_i18n": plan.why,
         "winners": [c["code"] for c in plan.candidates
                     if c.get("warehouse_id") in plan.groups],
         "candidates": plan.candidates,
@@ -574,9 +606,11 @@ def allocate_order(session: Session, order_id: int, *, user_id: int | None = Non
         session.flush()  # the reads below go around the ORM
     facts = _read_order(session, order_id)
     if facts is None:
-        raise NotFound(f"No order {order_id}", fields={"order_id": ["not found"]})
+        raise NotFound(message("No order %(id)s", id=order_id),
+                       fields={"order_id": ["not found"]})
     if facts.status not in ALLOCATABLE:
-        raise Conflict(f"Order {facts.id} is {facts.status}: nothing to allocate",
+        raise Conflict(message("Order %(id)s is %(status)s: nothing to allocate", id=facts.id,
+                               status=status_word(facts.status)),
                        fields={"status": [f"cannot allocate a {facts.status} order"]})
     if not facts.demands:
         return refresh_status(session, session.get(Order, order_id), user_id=user_id)
@@ -589,8 +623,8 @@ def allocate_order(session: Session, order_id: int, *, user_id: int | None = Non
             break
         # Someone took the stock between our read and our lock: plan again.
     else:
-        plan = Plan(strategy="backorder", why="stock kept moving while allocating; "
-                    "retried and backordered",
+        plan = Plan(strategy="backorder", why=message(
+                    "stock kept moving while allocating; retried and backordered"),
                     backordered=[(d, d.units) for d in facts.demands])
         _write(session, facts, plan, Shelf({}, {}, {}), user_id)
     return session.get(Order, order_id)

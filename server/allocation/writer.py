@@ -83,13 +83,13 @@ WITH want AS (
     WHERE id = :order_id AND (SELECT ok FROM ok)
 ), history AS (
     INSERT INTO order_events (order_id, seller_id, kind, from_status, to_status, message,
-        data, user_id, created_at)
+        message_i18n, data, user_id, created_at)
     SELECT :order_id, :seller_id, e.kind, e.from_status, e.to_status, e.message,
-           CAST(e.data AS json), :user_id, :now
+           CAST(e.message_i18n AS json), CAST(e.data AS json), :user_id, :now
     FROM unnest(CAST(:event_kind AS varchar[]), CAST(:event_from AS varchar[]),
                 CAST(:event_to AS varchar[]), CAST(:event_message AS text[]),
-                CAST(:event_data AS text[])) WITH ORDINALITY
-        AS e(kind, from_status, to_status, message, data, n)
+                CAST(:event_i18n AS text[]), CAST(:event_data AS text[])) WITH ORDINALITY
+        AS e(kind, from_status, to_status, message, message_i18n, data, n)
     WHERE (SELECT ok FROM ok) ORDER BY e.n
 )
 SELECT (SELECT ok FROM ok) AS ok, u.id, u.sku_id, u.seller_id, u.warehouse_id, u.bin_id,
@@ -111,12 +111,16 @@ def write_plan(session: Session, facts, plan, takes, reason: dict, status: str,
         for demand, units in taken:
             key = (demand.line_id, wid)
             allocations[key] = allocations.get(key, 0) + units
-    events = [("allocation", None, None, plan.why,
+    # The history as orders.services.record writes it: the English text and, for
+    # the allocation, its stored message (the status change has none).
+    stored = None if isinstance(plan.why, str) else json.dumps(plan.why)
+    events = [("allocation", None, None, reason["why"], stored,
                json.dumps({"strategy": plan.strategy, "winners": reason["winners"]}))]
     if status != facts.status:
         if status not in TRANSITIONS.get(facts.status, set()):
             raise AssertionError(f"allocation may not move {facts.status} to {status}")
-        events.append(("status", facts.status, status, f"{facts.status} -> {status}", None))
+        events.append(("status", facts.status, status, f"{facts.status} -> {status}", None,
+                       None))
     rows = session.connection().execute(_ALLOCATE, {
         "take_stock": [t.stock_id for t in takes], "take_qty": [t.quantity for t in takes],
         "take_ref": [t.reference for t in takes],
@@ -126,7 +130,7 @@ def write_plan(session: Session, facts, plan, takes, reason: dict, status: str,
         "alloc_ref": [reference_for(line, w) for line, w in allocations],
         "event_kind": [e[0] for e in events], "event_from": [e[1] for e in events],
         "event_to": [e[2] for e in events], "event_message": [e[3] for e in events],
-        "event_data": [e[4] for e in events],
+        "event_i18n": [e[4] for e in events], "event_data": [e[5] for e in events],
         "order_id": facts.id, "seller_id": facts.seller_id, "status": status,
         "reason": json.dumps(reason), "user_id": user_id, "now": now,
         "occurred_at": movement_time(session, now)}).all()

@@ -24,6 +24,7 @@ from sqlalchemy import Select, false, select
 
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import N_, message
 
 
 def principal():
@@ -75,8 +76,18 @@ def get_scoped(model, id_, user=None, what: str | None = None):
     row = db.session.scalars(scoped(model, user).where(model.id == id_)).first()
     if row is None:
         name = what or model.__name__.lower()
-        raise NotFound(f"No {name} {id_}", fields={f"{name}_id": ["not found"]})
+        text = message(_NOT_FOUND[name], id=id_) if name in _NOT_FOUND else f"No {name} {id_}"
+        raise NotFound(text, fields={f"{name}_id": ["not found"]})
     return row
+
+
+# "No order 7" for each kind of row get_scoped is asked for, in the reader's language.
+_NOT_FOUND = {"account": N_("No account %(id)s"), "bin": N_("No bin %(id)s"),
+              "dead_letter": N_("No dead letter %(id)s"),
+              "inbound": N_("No inbound shipment %(id)s"), "order": N_("No order %(id)s"),
+              "seller": N_("No seller %(id)s"), "sku": N_("No SKU %(id)s"),
+              "task": N_("No task %(id)s"), "vehicle": N_("No vehicle %(id)s"),
+              "warehouse": N_("No warehouse %(id)s")}
 
 
 def owning_seller_id(requested: int | None, user=None) -> int:
@@ -88,10 +99,10 @@ def owning_seller_id(requested: int | None, user=None) -> int:
     user = user if user is not None else principal()
     if user.role == "seller":
         if requested not in (None, user.seller_id):
-            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+            raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
         return user.seller_id
     if requested is None:
-        raise InvalidInput("seller_id", "is required for an admin")
+        raise InvalidInput("seller_id", message("is required for an admin"))
     if db.session.get(Seller, requested) is None:
-        raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+        raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
     return requested

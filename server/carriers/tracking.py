@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..events import emit_after_commit, room_for_seller, room_for_warehouse
+from ..i18n import N_, message
 from ..jobs import job
 from ..models_base import utcnow
 from .models import Parcel, Shipment, ShipmentEvent
@@ -59,9 +60,10 @@ STATUS_MAP = {
 }
 DONE = ("delivered", "returned", "cancelled")
 # Said on the order's history when a shipment reaches these.
-ORDER_NOTES = {"in_transit": "in transit", "out_for_delivery": "out for delivery",
-               "failed_attempt": "delivery attempt failed", "delivered": "delivered",
-               "returned": "returned to sender", "cancelled": "cancelled by the carrier"}
+ORDER_NOTES = {"in_transit": N_("in transit"), "out_for_delivery": N_("out for delivery"),
+               "failed_attempt": N_("delivery attempt failed"), "delivered": N_("delivered"),
+               "returned": N_("returned to sender"),
+               "cancelled": N_("cancelled by the carrier")}
 
 
 class BadTrackerPayload(ValueError):
@@ -217,21 +219,26 @@ def _move_order(session: Session, shipment: Shipment, event: ShipmentEvent) -> N
     order = session.get(Order, shipment.order_id)
     if order is None:
         return
-    note = f"{shipment.tracking_number}: {ORDER_NOTES.get(event.status, event.status)}" + \
-        (f" ({event.location})" if event.location else "") + \
-        (f" - {event.message}" if event.message else "")
+    # The order's history line, read in the reader's language (server/i18n.py); the
+    # carrier's place and words are quoted as the carrier wrote them.
+    what = message(ORDER_NOTES[event.status]) if event.status in ORDER_NOTES else event.status
+    note = message("%(number)s: %(what)s", number=shipment.tracking_number, what=what)
+    if event.location:
+        note = message("%(note)s (%(place)s)", note=note, place=event.location[:500])
+    if event.message:
+        note = message("%(note)s - %(detail)s", note=note, detail=event.message[:1400])
     data = {"shipment_id": shipment.id, "status": event.status,
             "occurred_at": event.occurred_at.isoformat()}
     if event.status == "delivered":
         live = [s for s in order.shipments if s.status != "cancelled"]
         if all(s.status == "delivered" for s in live) and \
                 "delivered" in TRANSITIONS.get(order.status, set()):
-            transition(session, order, "delivered", note[:2000], data=data)
+            transition(session, order, "delivered", note, data=data)
             return
     elif event.status == "returned" and "exception" in TRANSITIONS.get(order.status, set()):
-        transition(session, order, "exception", note[:2000], data=data)
+        transition(session, order, "exception", note, data=data)
         return
-    record(session, order, "tracking", note[:2000], data=data)
+    record(session, order, "tracking", note, data=data)
 
 
 # -- polling --------------------------------------------------------------------------

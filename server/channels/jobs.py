@@ -265,10 +265,12 @@ def push_tracking(order_ids: list[int]) -> list[dict]:
                       delay=max(error.retry_after or 0, 30))
             db.session.commit()
             continue
+        from ..i18n import message
         from ..orders.services import record
         record(db.session, order, "tracking_pushed",
-               f"tracking sent to {order.channel}: "
-               + ", ".join(s.tracking_number for s in shipments), data={"sent": sent})
+               message("tracking sent to %(channel)s: %(numbers)s", channel=order.channel,
+                       numbers=", ".join(s.tracking_number for s in shipments)),
+               data={"sent": sent})
         db.session.commit()
         done.append({"order_id": order_id, "sent": len(sent)})
     return done

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from ..allocation.services import allocate_order, lock_stock_for
 from ..catalog.models import Sku
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..i18n import message
 from ..models_base import utcnow
 from ..orders import services as orders
-from ..orders.models import Order
+from ..orders.models import Order, status_word
 from ..orders.services import CANCELLABLE, record
 from .adapters import adapter
 from .models import ChannelAccount, ChannelSkuMapping, DeadLetter
@@ -233,23 +234,25 @@ def _after_change(session: Session, order: Order, norm: NormalisedOrder, user_id
                   created: bool = False) -> None:
     if order.fulfilled_by_channel:
         if norm.status == CANCELLED and order.status != "cancelled":
-            orders.cancel_order(session, order, reason="cancelled on the channel",
+            orders.cancel_order(session, order, reason=message("cancelled on the channel"),
                                 user_id=user_id)
         return
     if norm.status == CANCELLED:
         if order.status == "cancelled":
             return
         if order.status in CANCELLABLE:
-            orders.cancel_order(session, order, reason="cancelled on the channel",
+            orders.cancel_order(session, order, reason=message("cancelled on the channel"),
                                 user_id=user_id)
         else:
             record(session, order, "channel_cancel_too_late",
-                   f"The channel cancelled the order, but it is already {order.status}: "
-                   "intercept the parcel", user_id=user_id)
+                   message("The channel cancelled the order, but it is already "
+                           "%(status)s: intercept the parcel",
+                           status=status_word(order.status)), user_id=user_id)
         return
     if created and norm.status in (SHIPPED, DELIVERED):
-        orders.transition(session, order, "exception", f"the channel says it is already "
-                          f"{norm.channel_status}: not shipped by Haicang", user_id=user_id)
+        orders.transition(session, order, "exception", message(
+            "the channel says it is already %(status)s: not shipped by Haicang",
+            status=norm.channel_status), user_id=user_id)
         return
     if norm.hold and order.status in ("received",):
         order.hold_reason = norm.hold
@@ -295,8 +298,9 @@ def _update(session: Session, account: ChannelAccount, order: Order, norm: Norma
         _apply_lines(session, account, order, previous, norm, user_id)
     elif norm.status != CANCELLED and previous is not None and _lines_key(previous) != \
             _lines_key(norm):
-        record(session, order, "channel_edit_too_late", f"The channel changed the lines, but "
-               f"the order is already {order.status}", user_id=user_id)
+        record(session, order, "channel_edit_too_late", message(
+            "The channel changed the lines, but the order is already %(status)s",
+            status=status_word(order.status)), user_id=user_id)
     _after_change(session, order, norm, user_id)
     record(session, order, "channel_update", f"{account.channel}: {norm.channel_status}",
            data={"updated_at": norm.updated_at.isoformat() if norm.updated_at else None},
@@ -336,15 +340,18 @@ def _apply_lines(session: Session, account: ChannelAccount, order: Order,
                 units = min(delta * per, line.open_quantity)
                 if units > 0:
                     orders.cancel_quantity(session, order, line, units,
-                                           reason=f"{units} x {line.channel_sku} cancelled "
-                                           "on the channel", user_id=user_id)
+                                           reason=message(
+                                               "%(n)s x %(sku)s cancelled on the channel",
+                                               n=units, sku=line.channel_sku),
+                                           user_id=user_id)
         return
     if order.status == "released":
-        record(session, order, "channel_edit_too_late", "The channel changed the lines "
-               "after the order was released to the floor", user_id=user_id)
+        record(session, order, "channel_edit_too_late", message(
+            "The channel changed the lines after the order was released to the floor"),
+            user_id=user_id)
         return
     orders.replace_lines(session, order, resolve_lines(session, account, norm),
-                         user_id=user_id, message="lines changed on the channel")
+                         user_id=user_id, text=message("lines changed on the channel"))
 
 
 def _rebuild_if_resolvable(session, account, order, norm, user_id) -> None:
@@ -352,7 +359,7 @@ def _rebuild_if_resolvable(session, account, order, norm, user_id) -> None:
     if any(l["sku_id"] for l in lines) and [l["sku_id"] for l in lines] != \
             [l.sku_id for l in order.lines]:
         orders.replace_lines(session, order, lines, user_id=user_id,
-                             message="channel SKUs re-resolved")
+                             text=message("channel SKUs re-resolved"))
 
 
 def release_order(session: Session, order: Order, *, ship_to: dict | None = None,
@@ -361,7 +368,8 @@ def release_order(session: Session, order: Order, *, ship_to: dict | None = None
     address): resolve its lines again, release it, and allocate it. Refused, with
     what is still wrong, if a problem remains."""
     if order.status != "held":
-        raise Conflict(f"Order {order.id} is {order.status}, not held",
+        raise Conflict(message("Order %(id)s is %(status)s, not held", id=order.id,
+                               status=status_word(order.status)),
                        fields={"status": ["only a held order can be released"]})
     if ship_to:
         for key, value in ship_to.items():
@@ -372,7 +380,7 @@ def release_order(session: Session, order: Order, *, ship_to: dict | None = None
     if account is not None and any(l.sku_id is None for l in order.lines):
         norm = adapter(order.channel).parse(order.raw_payload)
         orders.replace_lines(session, order, resolve_lines(session, account, norm),
-                             user_id=user_id, message="channel SKUs re-resolved")
+                             user_id=user_id, text=message("channel SKUs re-resolved"))
     if order.status == "held":
         orders.release_held(session, order, user_id=user_id)
     if order.status == "received":

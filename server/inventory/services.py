@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..catalog.models import Sku
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..events import emit_after_commit, room_for_seller, room_for_warehouse
+from ..i18n import message
 from ..jobs import enqueue_after_commit
 from ..models_base import utcnow
 from .models import SELLABLE_BIN_KINDS, Bin, Reservation, Stock, StockMovement, in_sellable_bin
@@ -62,22 +63,22 @@ def occurred_at(session: Session, moment):
 
 def _positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise InvalidInput(name, "must be a whole number greater than 0")
+        raise InvalidInput(name, message("must be a whole number greater than 0"))
 
 
 def _sku(session: Session, sku_id: int) -> Sku:
     sku = session.get(Sku, sku_id)
     if sku is None:
-        raise NotFound(f"No SKU {sku_id}", fields={"sku_id": ["not found"]})
+        raise NotFound(message("No SKU %(id)s", id=sku_id), fields={"sku_id": ["not found"]})
     return sku
 
 
 def _bin(session: Session, bin_id: int, field: str = "bin_id") -> Bin:
     bin_ = session.get(Bin, bin_id)
     if bin_ is None:
-        raise NotFound(f"No bin {bin_id}", fields={field: ["not found"]})
+        raise NotFound(message("No bin %(id)s", id=bin_id), fields={field: ["not found"]})
     if not bin_.active:
-        raise InvalidInput(field, f"bin {bin_.code} is inactive")
+        raise InvalidInput(field, message("bin %(bin)s is inactive", bin=bin_.code))
     return bin_
 
 
@@ -183,12 +184,12 @@ def move(session: Session, *, sku_id: int, from_bin_id: int, to_bin_id: int, qua
     a damaged bin, they stop being sellable (reserved units never move)."""
     _positive("quantity", quantity)
     if from_bin_id == to_bin_id:
-        raise InvalidInput("to_bin_id", "must differ from from_bin_id")
+        raise InvalidInput("to_bin_id", message("must differ from from_bin_id"))
     sku = _sku(session, sku_id)
     source, target = _bin(session, from_bin_id, "from_bin_id"), _bin(session, to_bin_id,
                                                                        "to_bin_id")
     if source.warehouse_id != target.warehouse_id:
-        raise InvalidInput("to_bin_id", "must be in the same warehouse as from_bin_id")
+        raise InvalidInput("to_bin_id", message("must be in the same warehouse as from_bin_id"))
     target_id = _ensure_stock_row(session, sku, target)
     rows = {s.bin_id: s for s in _lock(
         session, Stock.sku_id == sku.id, Stock.bin_id.in_([source.id, target.id]))}
@@ -215,9 +216,9 @@ def adjust(session: Session, *, sku_id: int, bin_id: int, delta: int, reason: st
     """Correct on_hand by `delta` (found, damaged, lost). A reason is required, and
     on_hand may not fall below what is reserved: reserved goods are promised."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise InvalidInput("delta", "must be a whole number other than 0")
+        raise InvalidInput("delta", message("must be a whole number other than 0"))
     if not reason or not reason.strip():
-        raise InvalidInput("reason", "is required for an adjustment")
+        raise InvalidInput("reason", message("is required for an adjustment"))
     sku, bin_ = _sku(session, sku_id), _bin(session, bin_id)
     stock_id = _ensure_stock_row(session, sku, bin_)
     (stock,) = _lock(session, Stock.id == stock_id)

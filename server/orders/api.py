@@ -10,6 +10,7 @@ from ..auth.models import Seller
 from ..auth.scoping import get_scoped, owning_seller_id, principal
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import message
 from ..inventory.models import Warehouse
 from . import fulfilment, queries, services
 from .models import Order, OrderLine
@@ -103,7 +104,8 @@ def cancel_line(args, order_id, line_id):
     order = _order(order_id)
     line = next((l for l in order.lines if l.id == line_id), None)
     if line is None:
-        raise NotFound(f"No line {line_id} on order {order_id}",
+        raise NotFound(message("No line %(line)s on order %(order)s", line=line_id,
+                               order=order_id),
                        fields={"line_id": ["not found"]})
     services.cancel_quantity(db.session, order, line, args["quantity"],
                              reason=args["reason"], user_id=principal().id)
@@ -145,8 +147,8 @@ def advance(args, order_id):
 def raise_exception(args, order_id):
     """Put the order aside for a person, with a note (damaged, address problem...)."""
     order = _order(order_id)
-    services.transition(db.session, order, "exception", args["reason"] or "exception",
-                        user_id=principal().id)
+    services.transition(db.session, order, "exception",
+                        args["reason"] or message("exception"), user_id=principal().id)
     db.session.commit()
     return order
 

@@ -13,9 +13,10 @@ from ..carriers.models import Shipment
 from ..carriers.services import create_shipment
 from ..catalog.models import KitComponent, Sku
 from ..errors import Conflict
+from ..i18n import message
 from ..inventory.models import Warehouse
 from ..inventory.services import pick
-from .models import Order, OrderAllocation
+from .models import Order, OrderAllocation, status_word
 from .services import record, transition
 
 # A box is large (it ships alone, one per unit) past 48 in or 50 lb: furniture.
@@ -24,7 +25,8 @@ LARGE_WEIGHT_G = 22680
 
 
 def release_to_floor(session: Session, order: Order, *, user_id=None) -> Order:
-    return transition(session, order, "released", "released to the floor", user_id=user_id)
+    return transition(session, order, "released", message("released to the floor"),
+                      user_id=user_id)
 
 
 def _per_unit(session: Session, sku_id: int) -> dict[int, int]:
@@ -37,7 +39,8 @@ def pick_order(session: Session, order: Order, *, user_id=None) -> Order:
     """Take every allocated unit off its shelf: the reserved stock is issued to the
     order (ledger kind `pick`)."""
     if order.status != "released":
-        raise Conflict(f"Order {order.id} is {order.status}; release it before picking",
+        raise Conflict(message("Order %(id)s is %(status)s; release it before picking",
+                               id=order.id, status=status_word(order.status)),
                        fields={"status": ["must be released"]})
     for allocation in order.allocations:
         units = allocation.quantity - allocation.quantity_picked
@@ -48,7 +51,7 @@ def pick_order(session: Session, order: Order, *, user_id=None) -> Order:
             pick(session, reference=allocation.reference, sku_id=sku_id,
                  quantity=per * units, user_id=user_id)
         allocation.quantity_picked += units
-    return transition(session, order, "picked", "picked", user_id=user_id)
+    return transition(session, order, "picked", message("picked"), user_id=user_id)
 
 
 def parcels_for(session: Session, order: Order, allocations: list[OrderAllocation]
@@ -81,7 +84,8 @@ def pack_order(session: Session, order: Order, *, user_id=None) -> list[Shipment
     """Pack what each warehouse ships into parcels and label them: one shipment per
     warehouse, rate-shopped against the order's promised date."""
     if order.status != "picked":
-        raise Conflict(f"Order {order.id} is {order.status}; pick it before packing",
+        raise Conflict(message("Order %(id)s is %(status)s; pick it before packing",
+                               id=order.id, status=status_word(order.status)),
                        fields={"status": ["must be picked"]})
     by_warehouse: dict[int, list[OrderAllocation]] = {}
     for allocation in order.allocations:
@@ -105,10 +109,10 @@ def pack_order(session: Session, order: Order, *, user_id=None) -> list[Shipment
             promised_by=order.promised_by)
         shipments.append(shipment)
         record(session, order, "shipment", f"{warehouse.code}: {shipment.service.name} "
-               f"{shipment.tracking_number}, ${shipment.cost_cents / 100:,.2f}",
+               f"{shipment.tracking_number}, ${shipment.cost_cents / 100:,.2f}",  # no words
                data={"shipment_id": shipment.id, "tracking_number": shipment.tracking_number},
                user_id=user_id)
-    transition(session, order, "packed", "packed and labelled", user_id=user_id)
+    transition(session, order, "packed", message("packed and labelled"), user_id=user_id)
     return shipments
 
 
@@ -117,14 +121,15 @@ def ship_order(session: Session, order: Order, *, user_id=None) -> Order:
     for shipment in order.shipments:
         if shipment.status == "labelled":
             shipment.status = "shipped"
-    return transition(session, order, "shipped", "handed to the carrier", user_id=user_id)
+    return transition(session, order, "shipped", message("handed to the carrier"),
+                      user_id=user_id)
 
 
 def deliver_order(session: Session, order: Order, *, user_id=None) -> Order:
     for shipment in order.shipments:
         if shipment.status in ("shipped", "in_transit", "out_for_delivery"):
             shipment.status = "delivered"
-    return transition(session, order, "delivered", "delivered", user_id=user_id)
+    return transition(session, order, "delivered", message("delivered"), user_id=user_id)
 
 
 STEPS = {"released": release_to_floor, "picked": pick_order, "packed": pack_order,

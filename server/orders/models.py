@@ -7,6 +7,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..i18n import N_, message
 from ..models_base import Timestamps, UTCDateTime, utcnow
 
 # received -> allocated | backordered -> released -> picked -> packed -> shipped
@@ -15,6 +16,18 @@ from ..models_base import Timestamps, UTCDateTime, utcnow
 STATUSES = ("held", "received", "backordered", "allocated", "released", "picked", "packed",
             "shipped", "delivered", "cancelled", "exception", "fulfilled_by_channel")
 CHANNELS = ("manual", "amazon", "ebay", "shopify", "temu")
+# Each status as a person reads it, in text the server writes (history, errors).
+STATUS_WORDS = {"held": N_("held"), "received": N_("received"),
+                "backordered": N_("backordered"), "allocated": N_("allocated"),
+                "released": N_("released"), "picked": N_("picked"), "packed": N_("packed"),
+                "shipped": N_("shipped"), "delivered": N_("delivered"),
+                "cancelled": N_("cancelled"), "exception": N_("exception"),
+                "fulfilled_by_channel": N_("fulfilled by the channel")}
+
+
+def status_word(status: str):
+    """An order status as a message to render (an unknown one as it is)."""
+    return message(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def new_tracking_token() -> str:
@@ -161,12 +174,22 @@ class OrderEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
+    # The line in English, and (migration 0014) its stored message, rendered in the
+    # reader's language when the history is read (server/i18n.py); rows from before
+    # have only the English.
     message: Mapped[str] = mapped_column(Text, default="")
+    message_i18n: Mapped[dict | None] = mapped_column(JSON)
     data: Mapped[dict | None] = mapped_column(JSON)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+    @property
+    def text(self) -> str:
+        """The line in the reader's language (its English when it has no message)."""
+        from ..i18n import render
+        return render(self.message_i18n) if self.message_i18n else self.message
 
 
 def _shipping_from(order_id_column):

@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from .. import i18n
 from ..api import PageArgs
 from .models import CHANNELS, STATUSES
 
@@ -91,12 +92,38 @@ class LineSchema(ma.Schema):
         return max(0, line.open_quantity - done)
 
 
+def text_lang() -> str:
+    """The BCP 47 tag of the language server text is rendered in for this request
+    (zh-Hans, zh-Hant, es, en): the `lang` a screen gives that text."""
+    return i18n.current_locale().replace("_", "-")
+
+
+def served_reason(reason: dict | None) -> dict | None:
+    """An order's stored allocation reason as it is served: `why` in the reader's
+    language (from its stored message; a reason stored before messages keeps its
+    English), `why_lang` saying which, and the stored message itself left out."""
+    if not reason:
+        return reason
+    served = dict(reason)
+    stored = served.pop("why_i18n", None)
+    if stored:
+        served["why"] = i18n.render(stored)
+        served["why_lang"] = text_lang()
+    else:
+        served["why_lang"] = "en"
+    return served
+
+
 class EventSchema(ma.Schema):
     id = Int(metadata={"format": "int64"})  # order_events.id is a BIGINT
     kind = fields.String()
     from_status = fields.String(allow_none=True)
     to_status = fields.String(allow_none=True)
-    message = fields.String()
+    message = fields.Function(lambda e: e.text, metadata={
+        "type": "string", "description": "the line in the reader's language"})
+    message_lang = fields.Function(lambda e: text_lang() if e.message_i18n else "en",
+                                   metadata={"type": "string", "description":
+                                             "BCP 47 tag of the language `message` is in"})
     data = fields.Dict(allow_none=True)
     user_id = Int(allow_none=True)
     created_at = fields.DateTime()
@@ -130,7 +157,11 @@ class OrderSchema(OrderSummarySchema):
     channel_updated_at = fields.DateTime(allow_none=True)
     hold_reason = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(LineSchema))
-    allocation_reason = fields.Dict(allow_none=True)
+    allocation_reason = fields.Function(lambda o: served_reason(o.allocation_reason),
+                                        allow_none=True, metadata={
+                                            "type": "object", "description":
+                                            "the last allocation decision; `why` in the "
+                                            "reader's language (`why_lang`)"})
     shipments = fields.List(fields.Nested("ShipmentSummarySchema"))
     events = fields.List(fields.Nested(EventSchema))
     created_at = fields.DateTime()

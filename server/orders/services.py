@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalog.models import Sku
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, english
 from ..events import emit_after_commit, room_for_seller, room_for_warehouse
 from ..geo import locate
+from ..i18n import message
 from ..models_base import utcnow
-from .models import CHANNELS, Order, OrderAllocation, OrderEvent, OrderLine
+from .models import CHANNELS, Order, OrderAllocation, OrderEvent, OrderLine, status_word
 from .store import insert_new_order
 
 TRANSITIONS = {
@@ -48,12 +49,16 @@ def order_payload(order: Order) -> dict:
             "channel": order.channel, "external_id": order.external_id}
 
 
-def record(session: Session, order: Order, kind: str, message: str = "", *,
+def record(session: Session, order: Order, kind: str, text="", *,
            data: dict | None = None, user_id: int | None = None,
            from_status: str | None = None, to_status: str | None = None) -> OrderEvent:
-    """Add a line to the order's history and tell the seller's room (after commit)."""
+    """Add a line to the order's history and tell the seller's room (after commit).
+    `text` is English, or a stored message (server/i18n.py: kept with its English,
+    read in the reader's language); a person's own words (a cancel reason) stay as
+    they wrote them."""
     event = OrderEvent(order_id=order.id, seller_id=order.seller_id, kind=kind,
-                       from_status=from_status, to_status=to_status, message=message,
+                       from_status=from_status, to_status=to_status, message=english(text),
+                       message_i18n=None if isinstance(text, str) else text,
                        data=data, user_id=user_id, created_at=utcnow())
     session.add(event)
     rooms = [room_for_seller(order.seller_id)]
@@ -62,22 +67,25 @@ def record(session: Session, order: Order, kind: str, message: str = "", *,
     return event
 
 
-def transition(session: Session, order: Order, to_status: str, message: str = "", *,
+def transition(session: Session, order: Order, to_status: str, text="", *,
                data: dict | None = None, user_id: int | None = None) -> Order:
-    """Move an order to `to_status` if its state machine allows it."""
+    """Move an order to `to_status` if its state machine allows it. `text`: as for
+    record() (none: the change itself, "received -> allocated")."""
     if to_status not in TRANSITIONS.get(order.status, set()):
-        raise Conflict(f"Order {order.id} is {order.status}; it cannot become {to_status}",
+        raise Conflict(message("Order %(id)s is %(status)s; it cannot become %(to)s",
+                               id=order.id, status=status_word(order.status),
+                               to=status_word(to_status)),
                        fields={"status": [f"{order.status} -> {to_status} is not allowed"]},
                        order_id=order.id, status=order.status)
     previous, order.status = order.status, to_status
-    record(session, order, "status", message or f"{previous} -> {to_status}", data=data,
+    record(session, order, "status", text or f"{previous} -> {to_status}", data=data,
            user_id=user_id, from_status=previous, to_status=to_status)
     return order
 
 
 def _check_lines(session: Session, seller_id: int, lines: list[dict]) -> list[Sku]:
     if not lines:
-        raise InvalidInput("lines", "an order needs at least one line")
+        raise InvalidInput("lines", message("an order needs at least one line"))
     skus = []
     wanted = {line["sku_id"] for line in lines if isinstance(line.get("sku_id"), int)}
     found = {s.id: s for s in session.scalars(select(Sku).where(Sku.id.in_(wanted)))} \
@@ -85,12 +93,13 @@ def _check_lines(session: Session, seller_id: int, lines: list[dict]) -> list[Sk
     for i, line in enumerate(lines):
         sku = found.get(line["sku_id"])
         if sku is None or sku.seller_id != seller_id:
-            raise NotFound(f"No SKU {line['sku_id']}", fields={f"lines.{i}.sku_id":
-                                                               ["not found"]})
+            raise NotFound(message("No SKU %(id)s", id=line["sku_id"]),
+                           fields={f"lines.{i}.sku_id": ["not found"]})
         if not sku.active:
-            raise InvalidInput(f"lines.{i}.sku_id", f"SKU {sku.code} is inactive")
+            raise InvalidInput(f"lines.{i}.sku_id", message("SKU %(code)s is inactive",
+                                                            code=sku.code))
         if line["quantity"] <= 0:
-            raise InvalidInput(f"lines.{i}.quantity", "must be greater than 0")
+            raise InvalidInput(f"lines.{i}.quantity", message("must be greater than 0"))
         skus.append(sku)
     return skus
 
@@ -105,10 +114,11 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
     ships it itself). `lines`: [{sku_id, quantity, unit_price_cents,
     external_line_id?}]. Allocation is a separate step (allocation.allocate_order)."""
     if channel not in CHANNELS:
-        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+        raise InvalidInput("channel", message("must be one of %(choices)s",
+                                              choices=", ".join(CHANNELS)))
     external_id = (external_id or "").strip()
     if not external_id:
-        raise InvalidInput("external_id", "is required")
+        raise InvalidInput("external_id", message("is required"))
     locate(ship_to.get("zip", ""), "ship_to.zip")  # an unknown ZIP is refused, by field
     _check_lines(session, seller_id, lines)
     values = dict(
@@ -129,9 +139,12 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
          "unit_price_cents": line.get("unit_price_cents", 0),
          "external_line_id": line.get("external_line_id", "")} for line in lines])
     if order is None:
-        raise Conflict(f"Order {external_id} from {channel} exists",
+        raise Conflict(message("Order %(external_id)s from %(channel)s exists",
+                               external_id=external_id, channel=channel),
                        fields={"external_id": ["already exists"]})
-    record(session, order, "created", f"Order {external_id} received from {channel}",
+    record(session, order, "created", message("Order %(external_id)s received from "
+                                              "%(channel)s", external_id=external_id,
+                                              channel=channel),
            user_id=user_id, to_status=order.status)
     return order
 
@@ -155,12 +168,13 @@ def cancel_order(session: Session, order: Order, *, reason: str = "",
                  user_id: int | None = None) -> Order:
     """Cancel the whole order and release every unit it reserved."""
     if order.status not in CANCELLABLE:
-        raise Conflict(f"Order {order.id} is {order.status}: too late to cancel",
+        raise Conflict(_too_late(order, "cancel"),
                        fields={"status": [f"cannot cancel a {order.status} order"]})
     for line in order.lines:
         _release_line(session, line, line.open_quantity, user_id)
         line.quantity_cancelled = line.quantity
-    return transition(session, order, "cancelled", reason or "cancelled", user_id=user_id)
+    return transition(session, order, "cancelled", reason or message("cancelled"),
+                      user_id=user_id)
 
 
 def cancel_quantity(session: Session, order: Order, line: OrderLine, quantity: int, *,
@@ -168,22 +182,24 @@ def cancel_quantity(session: Session, order: Order, line: OrderLine, quantity: i
     """Cancel `quantity` units of one line (a partial cancellation). Units still
     waiting for stock go first; then allocated units are released, exactly."""
     if order.status not in CANCELLABLE:
-        raise Conflict(f"Order {order.id} is {order.status}: too late to cancel",
+        raise Conflict(_too_late(order, "cancel"),
                        fields={"status": [f"cannot cancel a {order.status} order"]})
     if line.order_id != order.id:
-        raise NotFound("No such line", fields={"line_id": ["not on this order"]})
+        raise NotFound(message("No such line"), fields={"line_id": ["not on this order"]})
     if not 0 < quantity <= line.open_quantity:
-        raise InvalidInput("quantity", f"must be between 1 and {line.open_quantity}")
+        raise InvalidInput("quantity", message("must be between %(low)s and %(high)s",
+                                               low=1, high=line.open_quantity))
     allocated = sum(a.quantity for a in order.allocations if a.order_line_id == line.id)
     waiting = line.open_quantity - allocated
     from_allocated = max(0, quantity - waiting)
     released = _release_line(session, line, from_allocated, user_id) if from_allocated else 0
     line.quantity_cancelled += quantity
     record(session, order, "cancelled_quantity",
-           reason or f"{quantity} x line {line.id} cancelled", user_id=user_id,
+           reason or message("%(n)s x line %(line)s cancelled", n=quantity, line=line.id),
+           user_id=user_id,
            data={"line_id": line.id, "quantity": quantity, "released": released})
     if all(l.open_quantity == 0 for l in order.lines):
-        return transition(session, order, "cancelled", "every line cancelled",
+        return transition(session, order, "cancelled", message("every line cancelled"),
                           user_id=user_id)
     from ..allocation.services import refresh_status
     refresh_status(session, order, user_id=user_id)
@@ -195,7 +211,7 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
     """Replace the order's lines (a channel edit). Everything reserved is released,
     then the new lines are allocated afresh: what was reserved is exactly freed."""
     if order.status not in ("held", "received", "backordered", "allocated", "exception"):
-        raise Conflict(f"Order {order.id} is {order.status}: too late to edit",
+        raise Conflict(_too_late(order, "edit"),
                        fields={"status": [f"cannot edit a {order.status} order"]})
     _check_lines(session, order.seller_id, lines)
     for line in order.lines:
@@ -208,7 +224,7 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
                    for line in lines]
     session.flush()
     previous, order.status = order.status, "received"
-    record(session, order, "edited", "lines replaced", user_id=user_id,
+    record(session, order, "edited", message("lines replaced"), user_id=user_id,
            from_status=previous, to_status="received")
     return order
 
@@ -241,29 +257,31 @@ def hold_problems(order: Order) -> list[str]:
     unmapped = sorted({line.channel_sku or line.external_line_id or "?"
                        for line in order.lines if line.sku_id is None})
     if unmapped:
-        problems.append("No SKU mapping for channel SKU " + ", ".join(unmapped)
-                        + ": map it to your SKU, then release the order")
+        problems.append(message("No SKU mapping for channel SKU %(skus)s: map it to your "
+                                "SKU, then release the order", skus=", ".join(unmapped)))
     if not order.fulfilled_by_channel:
         try:
             locate(order.ship_to_zip or "", "ship_to.zip")
         except InvalidInput:
-            problems.append(f"Ship-to ZIP {order.ship_to_zip!r} is not a US ZIP we can ship "
-                            "to: correct the address, then release the order")
+            problems.append(message("Ship-to ZIP %(zip)s is not a US ZIP we can ship to: "
+                                    "correct the address, then release the order",
+                                    zip=repr(order.ship_to_zip)))
     return problems
 
 
 def _check_resolved(session: Session, seller_id: int, lines: list[dict]) -> None:
     if not lines:
-        raise InvalidInput("lines", "an order needs at least one line")
+        raise InvalidInput("lines", message("an order needs at least one line"))
     resolved = [line for line in lines if line.get("sku_id")]
     if resolved:
         _check_lines(session, seller_id, resolved)
     for i, line in enumerate(lines):
         if line["quantity"] <= 0:
-            raise InvalidInput(f"lines.{i}.quantity", "must be greater than 0")
+            raise InvalidInput(f"lines.{i}.quantity", message("must be greater than 0"))
         if not 0 <= line.get("quantity_cancelled", 0) <= line["quantity"]:
             raise InvalidInput(f"lines.{i}.quantity_cancelled",
-                               f"must be between 0 and {line['quantity']}")
+                               message("must be between %(low)s and %(high)s", low=0,
+                                       high=line["quantity"]))
 
 
 def _settle_status(session: Session, order: Order, user_id) -> Order:
@@ -273,15 +291,15 @@ def _settle_status(session: Session, order: Order, user_id) -> Order:
         return order
     if all(line.open_quantity == 0 for line in order.lines):
         if order.status != "cancelled":
-            transition(session, order, "cancelled", "every line cancelled by the channel",
-                       user_id=user_id)
+            transition(session, order, "cancelled",
+                       message("every line cancelled by the channel"), user_id=user_id)
         return order
     problems = hold_problems(order)
     if problems:
-        order.hold_reason = "; ".join(problems)
+        order.hold_reason = english(problems)
         if order.status != "held":
-            transition(session, order, "held", order.hold_reason, user_id=user_id,
-                       data={"problems": problems})
+            transition(session, order, "held", problems, user_id=user_id,
+                       data={"problems": [english(p) for p in problems]})
     else:
         order.hold_reason = None
     return order
@@ -300,10 +318,11 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
     routable: such an order is kept, `held`, with a reason the seller can act on
     (release_held). Lines may arrive partly cancelled (`quantity_cancelled`)."""
     if channel not in CHANNELS:
-        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+        raise InvalidInput("channel", message("must be one of %(choices)s",
+                                              choices=", ".join(CHANNELS)))
     external_id = (external_id or "").strip()
     if not external_id:
-        raise InvalidInput("external_id", "is required")
+        raise InvalidInput("external_id", message("is required"))
     _check_resolved(session, seller_id, lines)
     order = insert_new_order(session, dict(
         seller_id=seller_id, channel=channel, account_key=account_key,
@@ -316,20 +335,23 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
         **{f"ship_to_{k}": (v or "") for k, v in ship_to.items() if k in SHIP_TO_FIELDS}),
         _line_values(seller_id, lines))
     if order is None:  # another worker stored it first
-        raise DuplicateOrder(f"Order {external_id} from {channel} exists",
+        raise DuplicateOrder(message("Order %(external_id)s from %(channel)s exists",
+                                     external_id=external_id, channel=channel),
                              fields={"external_id": ["already exists"]})
-    record(session, order, "created", f"Order {external_id} received from {channel}",
+    record(session, order, "created", message("Order %(external_id)s received from "
+                                              "%(channel)s", external_id=external_id,
+                                              channel=channel),
            user_id=user_id, to_status=order.status)
     return _settle_status(session, order, user_id)
 
 
 def replace_lines(session: Session, order: Order, lines: list[dict], *,
-                  user_id: int | None = None, message: str = "lines replaced") -> Order:
+                  user_id: int | None = None, text=None) -> Order:
     """A channel edit whose lines may be unresolved: release everything reserved
     (exactly), replace the lines, then the order is received again (or held, or
     cancelled when nothing is left open). Allocation is the caller's next step."""
     if order.status not in ("held", "received", "backordered", "allocated", "exception"):
-        raise Conflict(f"Order {order.id} is {order.status}: too late to edit",
+        raise Conflict(_too_late(order, "edit"),
                        fields={"status": [f"cannot edit a {order.status} order"]})
     _check_resolved(session, order.seller_id, lines)
     for line in order.lines:
@@ -340,8 +362,8 @@ def replace_lines(session: Session, order: Order, lines: list[dict], *,
     session.flush()
     previous = order.status
     order.status = "received"
-    record(session, order, "edited", message, user_id=user_id, from_status=previous,
-           to_status="received")
+    record(session, order, "edited", text or message("lines replaced"), user_id=user_id,
+           from_status=previous, to_status="received")
     return _settle_status(session, order, user_id)
 
 
@@ -350,23 +372,34 @@ def release_held(session: Session, order: Order, *, user_id: int | None = None) 
     caller, its address corrected): it becomes received, ready for allocation. A
     problem that remains is refused with its reason, and nothing changes."""
     if order.status != "held":
-        raise Conflict(f"Order {order.id} is {order.status}, not held",
+        raise Conflict(message("Order %(id)s is %(status)s, not held", id=order.id,
+                               status=status_word(order.status)),
                        fields={"status": ["only a held order can be released"]})
     problems = hold_problems(order)
     if problems:
-        order.hold_reason = "; ".join(problems)
-        raise Conflict("; ".join(problems), fields={"lines": problems}, problems=problems,
-                       order_id=order.id)
+        order.hold_reason = english(problems)
+        raise Conflict(problems, fields={"lines": problems},
+                       problems=[english(p) for p in problems], order_id=order.id)
     order.hold_reason = None
-    return transition(session, order, "received", "released: exceptions resolved",
+    return transition(session, order, "received", message("released: exceptions resolved"),
                       user_id=user_id)
 
 
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise NotFound(f"No order {order_id}", fields={"order_id": ["not found"]})
+        raise NotFound(message("No order %(id)s", id=order_id),
+                       fields={"order_id": ["not found"]})
     return order
+
+
+def _too_late(order: Order, what: str) -> dict:
+    """"Order 7 is shipped: too late to cancel" (or to edit), as a message."""
+    if what == "edit":
+        return message("Order %(id)s is %(status)s: too late to edit", id=order.id,
+                       status=status_word(order.status))
+    return message("Order %(id)s is %(status)s: too late to cancel", id=order.id,
+                   status=status_word(order.status))
 
 
 def allocated_quantity(order: Order, line: OrderLine) -> int:

@@ -14,6 +14,7 @@ from ..auth.scoping import apply_scope, get_scoped, owning_seller_id, principal,
 from ..catalog.models import Sku
 from ..errors import TooLarge
 from ..extensions import db
+from ..i18n import message
 from ..inventory.models import Stock, Warehouse
 from ..inventory.schemas import BinSchema, StockSchema
 from ..orders.models import Order, OrderAllocation, OrderLine
@@ -21,7 +22,7 @@ from ..orders.queries import core_page, iso
 from ..orders.schemas import OrderSummarySchema
 from ..validation import checked_by_view
 from . import mutations  # noqa: F401  registers the mutation handlers
-from .models import InboundShipment, Task
+from .models import InboundShipment, Task, title_text
 
 blp = Blueprint("floor", __name__, url_prefix="/api",
                 description="Offline sync (push/pull) and the floor's exception tasks")
@@ -56,8 +57,9 @@ class PushArgs(ma.Schema):
         # Before a single mutation is read: 413 and the limit, so the device splits.
         if isinstance(data, dict) and isinstance(data.get("mutations"), list) \
                 and len(data["mutations"]) > engine.MAX_BATCH:
-            raise TooLarge("mutations", f"at most {engine.MAX_BATCH} per push: send the "
-                           "rest in the next", limit=engine.MAX_BATCH)
+            raise TooLarge("mutations", message("at most %(n)s per push: send the rest in "
+                                                "the next", n=engine.MAX_BATCH),
+                           limit=engine.MAX_BATCH)
         return data
 
 
@@ -82,7 +84,8 @@ class TaskSchema(ma.Schema):
     kind = fields.String()
     reason = fields.String()
     status = fields.String()
-    title = fields.String()
+    title = fields.Function(lambda t: t.title_text, metadata={
+        "type": "string", "description": "in the reader's language"})
     data = fields.Dict(allow_none=True)
     order_id = fields.Integer(allow_none=True)
     bin_id = fields.Integer(allow_none=True)
@@ -237,14 +240,16 @@ def _task_list_statement(names):
 
 
 _TASK_LIST_COLUMNS = (Task.id, Task.warehouse_id, Task.kind, Task.reason, Task.status,
-                      Task.title, Task.data, Task.order_id, Task.bin_id, Task.sku_id,
+                      Task.title, Task.title_i18n, Task.data, Task.order_id, Task.bin_id,
+                      Task.sku_id,
                       Task.assigned_user_id, Task.created_at, Task.resolved_at)
 
 
 def _task_list_item(row) -> dict:
     """A task as TaskSchema dumps it."""
     return {"id": row.id, "warehouse_id": row.warehouse_id, "kind": row.kind,
-            "reason": row.reason, "status": row.status, "title": row.title,
+            "reason": row.reason, "status": row.status,
+            "title": title_text(row.title, row.title_i18n),
             "data": row.data, "order_id": row.order_id, "bin_id": row.bin_id,
             "sku_id": row.sku_id, "assigned_user_id": row.assigned_user_id,
             "created_at": iso(row.created_at), "resolved_at": iso(row.resolved_at)}
@@ -374,7 +379,8 @@ def suggest(args):
     get_scoped(Sku, args["sku_id"], what="sku")
     target = suggest_bin(db.session, args["warehouse_id"], args["sku_id"])
     if target is None:
-        raise NotFound("No free storage bin", fields={"warehouse_id": ["no free bin"]})
+        raise NotFound(message("No free storage bin"),
+                       fields={"warehouse_id": ["no free bin"]})
     return target
 
 
@@ -413,7 +419,8 @@ def pack(args, order_id):
     if order is None or not any(a.warehouse_id == args["warehouse_id"] and a.quantity
                                 for a in order.allocations):
         from ..errors import NotFound
-        raise NotFound(f"No order {order_id} to pack here", fields={"order_id": ["not found"]})
+        raise NotFound(message("No order %(id)s to pack here", id=order_id),
+                       fields={"order_id": ["not found"]})
     shipments = verify_and_pack(db.session, order, args["warehouse_id"], args["items"],
                                 args["weight_g"], user_id=principal().id)
     db.session.commit()
@@ -426,12 +433,14 @@ def pack(args, order_id):
 def claim(task_id):
     """Claim an open task, so two people never work the same one."""
     from ..errors import Conflict
+    from .models import task_status_word
     task = db.session.execute(apply_scope(select(Task), Task, principal())
                               .where(Task.id == task_id).with_for_update()).scalar_one_or_none()
     if task is None:
         get_scoped(Task, task_id, what="task")
     if task.status != "open" and task.assigned_user_id != principal().id:
-        raise Conflict(f"Task {task_id} is {task.status}",
+        raise Conflict(message("Task %(id)s is %(status)s", id=task_id,
+                               status=task_status_word(task.status)),
                        fields={"task_id": [f"already {task.status}"]})
     task.status, task.assigned_user_id = "claimed", principal().id
     db.session.commit()

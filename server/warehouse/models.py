@@ -13,6 +13,14 @@ TASK_KINDS = ("pick", "exception")
 TASK_STATUSES = ("open", "claimed", "done", "cancelled")
 
 
+def task_status_word(status: str):
+    """A task's status as a message to render."""
+    from ..i18n import N_, message
+    words = {"open": N_("open"), "claimed": N_("claimed"), "done": N_("done"),
+             "cancelled": N_("cancelled")}
+    return message(words[status]) if status in words else status
+
+
 class Task(Timestamps, db.Model):
     __tablename__ = "tasks"
     __warehouse_scope__ = "warehouse_id"
@@ -26,7 +34,10 @@ class Task(Timestamps, db.Model):
     kind: Mapped[str] = mapped_column(String(16), default="exception")
     reason: Mapped[str] = mapped_column(String(32))  # short_pick, count_mismatch, ...
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # The title in English, and (migration 0014) its stored message, rendered in the
+    # reader's language when served (server/i18n.py); older rows have only English.
     title: Mapped[str] = mapped_column(Text, default="")
+    title_i18n: Mapped[dict | None] = mapped_column(JSON)
     data: Mapped[dict | None] = mapped_column(JSON)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"))
@@ -38,6 +49,23 @@ class Task(Timestamps, db.Model):
     lines: Mapped[list["TaskLine"]] = relationship(
         back_populates="task", cascade="all, delete-orphan",
         order_by="(TaskLine.sort_key, TaskLine.id)")
+
+    def set_title(self, title) -> None:
+        """The title, English text or a stored message (kept with its English)."""
+        from ..errors import english
+        from ..i18n import is_message
+        self.title = english(title)
+        self.title_i18n = title if is_message(title) else None
+
+    @property
+    def title_text(self) -> str:
+        """The title in the reader's language."""
+        return title_text(self.title, self.title_i18n)
+
+
+def title_text(title: str, stored) -> str:
+    from ..i18n import render
+    return render(stored) if stored else (title or "")
 
 
 class TaskLine(db.Model):

@@ -13,14 +13,15 @@ from server.auth.scoping import apply_scope
 from server.catalog.models import KitComponent, Sku, SkuBarcode
 from server.errors import InsufficientStock
 from server.events import emit_after_commit, room_for_seller, room_for_warehouse
+from server.i18n import message
 from server.inventory import services as inventory
 from server.inventory.models import Bin, Stock, StockMovement
-from server.orders.models import Order, OrderAllocation, OrderLine
+from server.orders.models import Order, OrderAllocation, OrderLine, status_word
 from server.orders.services import record, transition
 from sync.registry import Planned, Rejected, mutation
 from sync.registry import batch as register_batch
 
-from .models import Task
+from .models import Task, task_status_word
 from .services import (  # noqa: F401  the rules pick lines share with the API
     PICKABLE_ON_LIST,
     back_to_allocation,
@@ -36,7 +37,7 @@ def _qty(args, key="qty", minimum=1):
     value = args.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum \
             or value > 1_000_000:
-        raise Rejected(key, f"must be a whole number from {minimum}")
+        raise Rejected(key, message("must be a whole number from %(n)s", n=minimum))
     return value
 
 
@@ -68,17 +69,17 @@ def _bin(ctx, args, key="bin") -> Bin:
             else:
                 known = [b for b in known if b.warehouse_id == args["warehouse_id"]]
     else:
-        raise Rejected(key, "scan a bin")
+        raise Rejected(key, message("scan a bin"))
     bins = known[:50] if known is not None else ctx.session.scalars(
         select(Bin).where(*conditions).order_by(Bin.id).limit(50)).all()
     if ctx.user.role != "admin":
         mine = [b for b in bins if b.warehouse_id in ctx.user.warehouse_ids]
         bins = mine or bins[:1]
     if not bins:
-        raise Rejected(key, f"no bin {value} in your warehouse")
+        raise Rejected(key, message("no bin %(bin)s in your warehouse", bin=value))
     if len(bins) > 1:
-        raise Rejected(key, f"bin {value} exists in several of your warehouses: "
-                            "send warehouse_id")
+        raise Rejected(key, message("bin %(bin)s exists in several of your warehouses: "
+                                    "send warehouse_id", bin=value))
     ctx.cache[("bin", key)] = bins[0]
     return bins[0]
 
@@ -95,10 +96,10 @@ def _sku(ctx, args, bin_: Bin | None = None, key="sku") -> Sku:
     if isinstance(value, int) and not isinstance(value, bool):
         sku = ctx.session.get(Sku, value)
         if sku is None:
-            raise Rejected(key, f"no SKU {value}")
+            raise Rejected(key, message("no SKU %(sku)s", sku=value))
         return sku
     if not isinstance(value, str) or not value.strip():
-        raise Rejected(key, "scan an item")
+        raise Rejected(key, message("scan an item"))
     code = value.strip()
     candidates = ctx.batch.get("skus", {}).get(code) if ctx.batch is not None else None
     if candidates is None:
@@ -110,22 +111,24 @@ def _sku(ctx, args, bin_: Bin | None = None, key="sku") -> Sku:
         here = set(ctx.session.scalars(select(Stock.sku_id).where(Stock.bin_id == bin_.id)))
         candidates = [s for s in candidates if s.id in here] or candidates
     if not candidates:
-        raise Rejected(key, f"{code} is not a known item")
+        raise Rejected(key, message("%(code)s is not a known item", code=code))
     if len(candidates) > 1:
-        raise Rejected(key, f"{code} matches several sellers' items: scan the SKU label")
+        raise Rejected(key, message("%(code)s matches several sellers' items: scan the SKU "
+                                    "label", code=code))
     return candidates[0]
 
 
 def _exception(ctx, warehouse_id, reason, title, **data) -> Task:
+    """An exception task for a supervisor; `title` a stored message (server/i18n.py)."""
     task = Task(warehouse_id=warehouse_id, kind="exception", reason=reason, status="open",
-                title=title, data={**data, "device_id": ctx.device_id,
-                                   "mutation_id": ctx.mutation_id},
+                data={**data, "device_id": ctx.device_id, "mutation_id": ctx.mutation_id},
                 order_id=data.get("order_id"), bin_id=data.get("bin_id"),
                 sku_id=data.get("sku_id"), raised_by_user_id=ctx.user.id)
+    task.set_title(title)
     ctx.session.add(task)
     ctx.session.flush()
     emit_after_commit(ctx.session, "sync.conflict", {"task_id": task.id, "reason": reason,
-                                                     "title": title},
+                                                     "title": task.title},
                       [room_for_warehouse(warehouse_id)])
     return task
 
@@ -150,19 +153,20 @@ def _inbound_line(ctx, args, bin_, sku):
     from .models import InboundLine, InboundShipment
     inbound_id = args.get("inbound_id")
     if not isinstance(inbound_id, int) or isinstance(inbound_id, bool):
-        raise Rejected("inbound_id", "must be an inbound shipment's id")
+        raise Rejected("inbound_id", message("must be an inbound shipment's id"))
     inbound = ctx.session.scalars(apply_scope(select(InboundShipment), InboundShipment,
                                               ctx.user).where(
         InboundShipment.id == inbound_id)).first()
     if inbound is None or inbound.warehouse_id != bin_.warehouse_id:
-        raise Rejected("inbound_id", "no such inbound shipment in this warehouse")
+        raise Rejected("inbound_id", message("no such inbound shipment in this warehouse"))
     if inbound.status == "closed":
-        raise Rejected("inbound_id", f"{inbound.reference} is closed")
+        raise Rejected("inbound_id", message("%(reference)s is closed",
+                                             reference=inbound.reference))
     line = ctx.session.scalar(select(InboundLine).where(InboundLine.inbound_id == inbound.id,
                                                         InboundLine.sku_id == sku.id))
     if line is None:
-        raise Rejected("sku", f"{sku.code} is not on {inbound.reference}: set it aside for "
-                              "a supervisor")
+        raise Rejected("sku", message("%(sku)s is not on %(reference)s: set it aside for a "
+                                      "supervisor", sku=sku.code, reference=inbound.reference))
     inbound.status = "receiving"
     return line
 
@@ -181,7 +185,8 @@ def receive_scan(ctx, args):
     line = _inbound_line(ctx, args, bin_, sku) if "inbound_id" in args else None
     if args.get("damaged"):
         if line is None:
-            raise Rejected("inbound_id", "damaged units are recorded on an inbound shipment")
+            raise Rejected("inbound_id",
+                           message("damaged units are recorded on an inbound shipment"))
         line.quantity_damaged += qty
         return "applied", {"warehouse_id": bin_.warehouse_id, "inbound_line_id": line.id,
                            "damaged": line.quantity_damaged}
@@ -209,9 +214,9 @@ def move(ctx, args):
     less than the scan says moves what is there and raises an exception."""
     source, target = _bin(ctx, args, "from_bin"), _bin(ctx, args, "to_bin")
     if source.warehouse_id != target.warehouse_id:
-        raise Rejected("to_bin", "must be in the same warehouse as from_bin")
+        raise Rejected("to_bin", message("must be in the same warehouse as from_bin"))
     if source.id == target.id:
-        raise Rejected("to_bin", "must differ from from_bin")
+        raise Rejected("to_bin", message("must differ from from_bin"))
     sku = _sku(ctx, args, source)
     wanted = _qty(args)
     row = ctx.session.scalar(select(Stock).where(Stock.sku_id == sku.id,
@@ -230,7 +235,8 @@ def move(ctx, args):
     if moved == wanted:
         return "applied", detail
     task = _exception(ctx, source.warehouse_id, "move_short",
-                      f"{sku.code}: {wanted} to move from {source.code}, {moved} there",
+                      message("%(sku)s: %(wanted)s to move from %(bin)s, %(moved)s there",
+                              sku=sku.code, wanted=wanted, bin=source.code, moved=moved),
                       sku_id=sku.id, bin_id=source.id, wanted=wanted, moved=moved)
     return "conflict", {**detail, "task_id": task.id}
 
@@ -262,7 +268,9 @@ def count(ctx, args):
     if floor == target:
         return "applied", detail
     task = _exception(ctx, bin_.warehouse_id, "count_below_reserved",
-                      f"{bin_.code} {sku.code}: counted {counted}, {stock.reserved} promised",
+                      message("%(bin)s %(sku)s: counted %(counted)s, %(reserved)s promised",
+                              bin=bin_.code, sku=sku.code, counted=counted,
+                              reserved=stock.reserved),
                       sku_id=sku.id, bin_id=bin_.id, counted=counted,
                       reserved=stock.reserved)
     return "conflict", {**detail, "task_id": task.id}
@@ -276,12 +284,12 @@ def _pick_scope(ctx, args):
     if isinstance(line_id, int) and not isinstance(line_id, bool):
         line = ctx.session.get(TaskLine, line_id)
         if line is None:
-            raise Rejected("task_line_id", "no such pick line in your warehouse")
+            raise Rejected("task_line_id", message("no such pick line in your warehouse"))
         ids.add(line.warehouse_id)
     elif isinstance(allocation_id, int) and not isinstance(allocation_id, bool):
         allocation = ctx.session.get(OrderAllocation, allocation_id)
         if allocation is None:
-            raise Rejected("allocation_id", "no such pick in your warehouse")
+            raise Rejected("allocation_id", message("no such pick in your warehouse"))
         ids.add(allocation.warehouse_id)
     if args.get("bin") is not None:
         ids.add(_bin(ctx, args).warehouse_id)
@@ -302,16 +310,17 @@ def pick_confirm(ctx, args):
         args.setdefault("bin", task_line.bin_id)
     allocation_id = args.get("allocation_id")
     if not isinstance(allocation_id, int) or isinstance(allocation_id, bool):
-        raise Rejected("allocation_id", "is required (or task_line_id)")
+        raise Rejected("allocation_id", message("is required (or task_line_id)"))
     allocation = ctx.session.scalars(apply_scope(
         select(OrderAllocation), OrderAllocation, ctx.user).where(
         OrderAllocation.id == allocation_id)).first()
     if allocation is None:
-        raise Rejected("allocation_id", "no such pick in your warehouse")
+        raise Rejected("allocation_id", message("no such pick in your warehouse"))
     order = ctx.session.get(Order, allocation.order_id)
     if task_line is not None and task_line.task.status not in ("open", "claimed"):
-        raise Rejected("task_line_id", f"pick list {task_line.task_id} is "
-                                       f"{task_line.task.status}")
+        raise Rejected("task_line_id", message("pick list %(id)s is %(status)s",
+                                               id=task_line.task_id,
+                                               status=task_status_word(task_line.task.status)))
     # A short pick sends part of an order back to allocation (backordered, then
     # allocated again) while the rest of it is still on the pick list: those lines
     # stay pickable, or the list could never finish.
@@ -321,38 +330,39 @@ def pick_confirm(ctx, args):
     if order.status not in (PICKABLE_ON_LIST if task_line is not None else ("released",
                                                                               "picked")) \
             and not closing:
-        raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
-                                        "not released to the floor")
+        raise Rejected("allocation_id", _not_released(order))
     line = ctx.session.get(OrderLine, allocation.order_line_id)
     bin_ = _bin(ctx, args)
     if task_line is not None and bin_.id != task_line.bin_id:
-        raise Rejected("bin", f"wrong bin: this pick is in {task_line.bin.code}")
+        raise Rejected("bin", message("wrong bin: this pick is in %(bin)s",
+                                      bin=task_line.bin.code))
     is_kit = ctx.session.scalar(select(KitComponent.id).where(
         KitComponent.kit_sku_id == line.sku_id)) is not None
     if is_kit and task_line is None:
-        raise Rejected("task_line_id", "a kit is picked by component, from its pick list")
+        raise Rejected("task_line_id",
+                       message("a kit is picked by component, from its pick list"))
     sku = _sku(ctx, args, bin_)
     expected = task_line.sku_id if task_line is not None else line.sku_id
     if sku.id != expected:
         wanted = task_line.sku.code if task_line is not None else line.sku.code
-        raise Rejected("sku", f"wrong item: this pick is {wanted}, not {sku.code}")
+        raise Rejected("sku", message("wrong item: this pick is %(wanted)s, not %(sku)s",
+                                      wanted=wanted, sku=sku.code))
     qty = _qty(args, minimum=0)
     short = _qty(args, "short", minimum=0) if "short" in args else 0
     closed = _close_unpickable(ctx, task_line, order, qty, short)
     if closed is not None:
         return closed
     if order.status not in PICKABLE_ON_LIST:
-        raise Rejected("allocation_id", f"order {order.external_id} is {order.status}, "
-                                        "not released to the floor")
+        raise Rejected("allocation_id", _not_released(order))
     if is_kit:
         return _pick_component(ctx, args, allocation, task_line, bin_, sku)
     if qty + short == 0:
-        raise Rejected("qty", "pick at least one unit, or report it short")
+        raise Rejected("qty", message("pick at least one unit, or report it short"))
     open_units = allocation.quantity - allocation.quantity_picked
     if task_line is not None:
         open_units = min(open_units, task_line.open_quantity)
     if qty + short > open_units:
-        raise Rejected("qty", f"only {open_units} left to pick on this line")
+        raise Rejected("qty", message("only %(n)s left to pick on this line", n=open_units))
     here = reserved_here(ctx.session, allocation, sku.id, bin_.id)
     take = min(qty, here)
     if take:
@@ -374,10 +384,13 @@ def pick_confirm(ctx, args):
             back_to_allocation(ctx.session, order, allocation, sku.id, bin_.id, give_back,
                                user_id=ctx.user.id)
         task = _exception(ctx, bin_.warehouse_id, "short_pick",
-                          f"{order.external_id}: {bin_.code} {sku.code} short by {missing}",
+                          message("%(order)s: %(bin)s %(sku)s short by %(n)s",
+                                  order=order.external_id, bin=bin_.code, sku=sku.code,
+                                  n=missing),
                           order_id=order.id, sku_id=sku.id, bin_id=bin_.id, short=missing,
                           **_pick_ref(task_line))
-        record(ctx.session, order, "short_pick", task.title, user_id=ctx.user.id,
+        record(ctx.session, order, "short_pick", task.title_i18n or task.title,
+               user_id=ctx.user.id,
                data={"task_id": task.id, "short": missing})
         ctx.session.flush()
         return "conflict", {**detail, "task_id": task.id,
@@ -387,19 +400,25 @@ def pick_confirm(ctx, args):
                                if task_line is not None else {})}
     if all(a.quantity_picked >= a.quantity for a in order.allocations) \
             and order.status == "released":
-        transition(ctx.session, order, "picked", "picked on the floor", user_id=ctx.user.id)
+        transition(ctx.session, order, "picked", message("picked on the floor"),
+                   user_id=ctx.user.id)
     return "applied", detail
+
+
+def _not_released(order):
+    return message("order %(order)s is %(status)s, not released to the floor",
+                   order=order.external_id, status=status_word(order.status))
 
 
 def _task_line(ctx, args):
     from .models import TaskLine
     line_id = args.get("task_line_id")
     if not isinstance(line_id, int) or isinstance(line_id, bool):
-        raise Rejected("task_line_id", "must be a pick line's id")
+        raise Rejected("task_line_id", message("must be a pick line's id"))
     line = ctx.session.scalars(apply_scope(select(TaskLine), TaskLine, ctx.user)
                                .where(TaskLine.id == line_id)).first()
     if line is None:
-        raise Rejected("task_line_id", "no such pick line in your warehouse")
+        raise Rejected("task_line_id", message("no such pick line in your warehouse"))
     return line
 
 
@@ -425,10 +444,12 @@ def _close_unpickable(ctx, task_line, order, qty, short):
     if pickable >= short:
         return None
     if pickable:  # part of it is still there to take: report that part short first
-        raise Rejected("short", f"{pickable} of this line can still be picked: take them, "
-                                "or report those short")
+        raise Rejected("short", message("%(n)s of this line can still be picked: take them, "
+                                        "or report those short", n=pickable))
     closed = close_pick_line(ctx.session, task_line, user_id=ctx.user.id, at=ctx.at,
-                             units=short, why=f"closed on the floor: order is {order.status}")
+                             units=short, why=message("closed on the floor: order is "
+                                                      "%(status)s",
+                                                      status=status_word(order.status)))
     return "applied", {"warehouse_id": task_line.warehouse_id, "order_id": order.id,
                        "picked": 0, "short": 0, "closed": closed["units"],
                        "released": closed["released"], "line_open": task_line.open_quantity,
@@ -442,7 +463,8 @@ def _pick_component(ctx, args, allocation, task_line, bin_, sku):
     qty = _qty(args, minimum=0)
     short = _qty(args, "short", minimum=0) if "short" in args else 0
     if qty + short == 0 or qty + short > task_line.open_quantity:
-        raise Rejected("qty", f"{task_line.open_quantity} left on this pick line")
+        raise Rejected("qty", message("%(n)s left on this pick line",
+                                      n=task_line.open_quantity))
     if qty:
         inventory.pick(ctx.session, reference=allocation.reference, sku_id=sku.id,
                        quantity=qty, bin_id=bin_.id, user_id=ctx.user.id)
@@ -456,13 +478,14 @@ def _pick_component(ctx, args, allocation, task_line, bin_, sku):
         allocation.quantity_picked = allocation.quantity
         if all(a.quantity_picked >= a.quantity for a in order.allocations) \
                 and order.status == "released":
-            transition(ctx.session, order, "picked", "picked on the floor",
+            transition(ctx.session, order, "picked", message("picked on the floor"),
                        user_id=ctx.user.id)
     _finish_task(ctx, task_line.task)
     if short:
         task = _exception(ctx, bin_.warehouse_id, "short_pick",
-                          f"{order.external_id}: kit part {sku.code} short by {short} "
-                          f"in {bin_.code}", order_id=order.id, sku_id=sku.id,
+                          message("%(order)s: kit part %(sku)s short by %(n)s in %(bin)s",
+                                  order=order.external_id, sku=sku.code, n=short,
+                                  bin=bin_.code), order_id=order.id, sku_id=sku.id,
                           bin_id=bin_.id, short=short, **_pick_ref(task_line))
         return "conflict", {**detail, "task_id": task.id}
     return "applied", detail
@@ -473,7 +496,7 @@ def _parcel_scope(ctx, args):
     from server.carriers.models import Parcel
     tracking = args.get("tracking_number")
     if not isinstance(tracking, str) or not tracking.strip():
-        raise Rejected("tracking_number", "scan the parcel label")
+        raise Rejected("tracking_number", message("scan the parcel label"))
     warehouse_ids = ctx.session.scalars(select(Parcel.warehouse_id).where(
         Parcel.tracking_number == tracking.strip().replace(" ", ""))).all()
     return {"warehouse_ids": set(warehouse_ids)}
@@ -487,11 +510,12 @@ def ship_confirm(ctx, args):
     from server.orders.fulfilment import ship_order
     tracking = args.get("tracking_number")
     if not isinstance(tracking, str) or not tracking.strip():
-        raise Rejected("tracking_number", "scan the parcel label")
+        raise Rejected("tracking_number", message("scan the parcel label"))
     parcel = ctx.session.scalars(apply_scope(select(Parcel), Parcel, ctx.user).where(
         Parcel.tracking_number == tracking.strip().replace(" ", ""))).first()
     if parcel is None:
-        raise Rejected("tracking_number", f"no parcel {tracking} in your warehouse")
+        raise Rejected("tracking_number", message("no parcel %(number)s in your warehouse",
+                                                  number=tracking))
     shipment = ctx.session.get(Shipment, parcel.shipment_id)
     detail = {"warehouse_id": shipment.warehouse_id, "shipment_id": shipment.id,
               "order_id": shipment.order_id, "tracking_number": shipment.tracking_number}

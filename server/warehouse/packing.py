@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session
 
 from ..catalog.models import KitComponent, Sku
 from ..errors import Conflict, InvalidInput
+from ..i18n import message
 from ..orders.fulfilment import pack_order
-from ..orders.models import Order
+from ..orders.models import Order, status_word
 
 # A scale reading further than this from the expected weight stops the parcel.
 WEIGHT_TOLERANCE = 0.10
@@ -37,23 +38,24 @@ def verify_and_pack(session: Session, order: Order, warehouse_id: int,
     `scanned`: [{sku_id, quantity}]. Raises Conflict naming what is missing or extra,
     or a weight that does not match, and changes nothing."""
     if order.status != "picked":
-        raise Conflict(f"Order {order.external_id} is {order.status}, not picked",
+        raise Conflict(message("Order %(id)s is %(status)s, not picked", id=order.external_id,
+                               status=status_word(order.status)),
                        fields={"order_id": [f"is {order.status}"]})
     if any(a.warehouse_id != warehouse_id for a in order.allocations if a.quantity):
-        raise InvalidInput("order_id", "ships from several warehouses: pack it in each "
-                                       "(not supported yet)")
+        raise InvalidInput("order_id", message("ships from several warehouses: pack it in "
+                                               "each (not supported yet)"))
     want = expected_contents(session, order, warehouse_id)
     got: Counter = Counter()
     for i, item in enumerate(scanned):
         if item["quantity"] <= 0:
-            raise InvalidInput(f"items.{i}.quantity", "must be greater than 0")
+            raise InvalidInput(f"items.{i}.quantity", message("must be greater than 0"))
         got[item["sku_id"]] += item["quantity"]
     missing = {s: n - got[s] for s, n in want.items() if got[s] < n}
     extra = {s: n - want[s] for s, n in got.items() if n > want[s]}
     if missing or extra:
         codes = {s.id: s.code for s in session.query(Sku).filter(
             Sku.id.in_(set(missing) | set(extra)))}
-        raise Conflict("The parcel does not hold what was picked",
+        raise Conflict(message("The parcel does not hold what was picked"),
                        fields={"items": [f"missing {n} x {codes.get(s, s)}"
                                          for s, n in missing.items()]
                                + [f"extra {n} x {codes.get(s, s)}" for s, n in extra.items()]},
@@ -62,7 +64,8 @@ def verify_and_pack(session: Session, order: Order, warehouse_id: int,
     weights = {s.id: s.weight_g for s in session.query(Sku).filter(Sku.id.in_(list(want)))}
     expected = sum(weights[s] * n for s, n in want.items())
     if expected and abs(weight_g - expected) > max(WEIGHT_SLACK_G, expected * WEIGHT_TOLERANCE):
-        raise Conflict(f"The parcel weighs {weight_g} g; its contents should weigh about "
-                       f"{expected} g", fields={"weight_g": [f"expected about {expected} g"]},
+        raise Conflict(message("The parcel weighs %(weight)s g; its contents should weigh "
+                               "about %(expected)s g", weight=weight_g, expected=expected),
+                       fields={"weight_g": [f"expected about {expected} g"]},
                        expected_weight_g=expected)
     return pack_order(session, order, user_id=user_id)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from ..allocation.services import priority_key
 from ..errors import InvalidInput, NotFound
 from ..events import emit_after_commit, room_for_warehouse
+from ..i18n import N_, message
 from ..inventory.models import Bin, Reservation, Warehouse
 from ..orders.fulfilment import release_to_floor
 from ..orders.models import Order, OrderAllocation
@@ -19,9 +20,10 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
     sorted in the bins' walking order. Orders are locked, so two supervisors
     releasing at once never put one order in two waves."""
     if session.get(Warehouse, warehouse_id) is None:
-        raise NotFound("No such warehouse", fields={"warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"), fields={"warehouse_id": ["not found"]})
     if not 1 <= max_orders <= 500:
-        raise InvalidInput("max_orders", "must be between 1 and 500")
+        raise InvalidInput("max_orders", message("must be between %(low)s and %(high)s",
+                                                 low=1, high=500))
     # An order split over warehouses is released in each one's wave: its part here
     # is ready when no open pick list covers it. A pick list that finished with
     # short lines sent those units back to allocation; once allocated again they
@@ -39,7 +41,7 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
         stmt = stmt.where(Order.id.in_(order_ids))
     candidates = sorted(session.scalars(stmt), key=priority_key)[:max_orders]
     if not candidates:
-        raise InvalidInput("warehouse_id", "no allocated orders to release here")
+        raise InvalidInput("warehouse_id", message("no allocated orders to release here"))
     task = Task(warehouse_id=warehouse_id, kind="pick", reason="wave", status="open",
                 raised_by_user_id=user_id, data={"orders": [o.id for o in candidates]})
     session.add(task)
@@ -65,12 +67,21 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
                     quantity=quantity))
                 units += quantity
     task.lines = sorted(task.lines, key=lambda l: (l.sort_key, l.order_id, l.sku_id))
-    task.title = f"Wave of {len(candidates)} orders, {units} units"
+    task.set_title(message("Wave of %(orders)s, %(units)s",
+                           orders=_count(len(candidates), "order"),
+                           units=_count(units, "unit")))
     session.flush()
     emit_after_commit(session, "task.assigned", {"task_id": task.id, "kind": "pick",
                                                  "title": task.title},
                       [room_for_warehouse(warehouse_id)])
     return task
+
+
+def _count(n: int, what: str) -> dict:
+    """"1 order", "3 orders", "1 unit", "12 units", as a message."""
+    if what == "order":
+        return message("%(n)s order", n=n) if n == 1 else message("%(n)s orders", n=n)
+    return message("%(n)s unit", n=n) if n == 1 else message("%(n)s units", n=n)
 
 
 # -- receiving and putaway ----------------------------------------------------------
@@ -80,16 +91,16 @@ def create_inbound(session: Session, *, seller_id: int, warehouse_id: int, refer
     """Announce a container or ASN: `lines` [{sku_id, quantity}] of the seller's SKUs."""
     from ..catalog.models import Sku
     if session.get(Warehouse, warehouse_id) is None:
-        raise NotFound("No such warehouse", fields={"warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"), fields={"warehouse_id": ["not found"]})
     if not lines:
-        raise InvalidInput("lines", "an inbound shipment needs at least one line")
+        raise InvalidInput("lines", message("an inbound shipment needs at least one line"))
     inbound = InboundShipment(warehouse_id=warehouse_id, seller_id=seller_id,
                               reference=reference.strip(), status="expected",
                               expected_at=expected_at)
     for i, line in enumerate(lines):
         sku = session.get(Sku, line["sku_id"])
         if sku is None or sku.seller_id != seller_id:
-            raise NotFound(f"No SKU {line['sku_id']}",
+            raise NotFound(message("No SKU %(id)s", id=line["sku_id"]),
                            fields={f"lines.{i}.sku_id": ["not found"]})
         inbound.lines.append(InboundLine(warehouse_id=warehouse_id, seller_id=seller_id,
                                          sku_id=sku.id, quantity_expected=line["quantity"]))
@@ -103,7 +114,7 @@ def close_inbound(session: Session, inbound, *, user_id: int | None = None) -> l
     ones, or that has damaged units, becomes an exception task (over, short, damaged)."""
     from ..models_base import utcnow
     if inbound.status == "closed":
-        raise InvalidInput("status", "already closed")
+        raise InvalidInput("status", message("already closed"))
     raised = []
     for line in inbound.lines:
         problems = {}
@@ -114,17 +125,26 @@ def close_inbound(session: Session, inbound, *, user_id: int | None = None) -> l
         if line.quantity_damaged:
             problems["damaged"] = line.quantity_damaged
         if problems:
-            words = ", ".join(f"{k} {v}" for k, v in problems.items())
+            words = [message(_DIFFERENCES[k], n=v) for k, v in problems.items()]
+            joined = words[0]
+            for word in words[1:]:
+                joined = message("%(list)s, %(item)s", list=joined, item=word)
             task = Task(warehouse_id=inbound.warehouse_id, kind="exception",
                         reason="receiving_difference", status="open",
-                        title=f"{inbound.reference} {line.sku.code}: {words}",
                         data={"inbound_id": inbound.id, "line_id": line.id, **problems},
                         sku_id=line.sku_id, raised_by_user_id=user_id)
+            task.set_title(message("%(reference)s %(sku)s: %(problems)s",
+                                   reference=inbound.reference, sku=line.sku.code,
+                                   problems=joined))
             session.add(task)
             raised.append(task)
     inbound.status, inbound.closed_at = "closed", utcnow()
     session.flush()
     return raised
+
+
+_DIFFERENCES = {"short": N_("short %(n)s"), "over": N_("over %(n)s"),
+                "damaged": N_("damaged %(n)s")}
 
 
 def suggest_bin(session: Session, warehouse_id: int, sku_id: int) -> Bin | None:
@@ -185,7 +205,7 @@ def back_to_allocation(session: Session, order: Order, allocation: OrderAllocati
                       quantity=units, bin_id=bin_id, user_id=user_id, reason="short pick")
     allocation.quantity -= units
     if order.status in ("released", "allocated"):
-        transition(session, order, "backordered", "short pick: back to allocation",
+        transition(session, order, "backordered", message("short pick: back to allocation"),
                    user_id=user_id)
     enqueue_after_commit(session, "server.allocation.jobs.allocate_backorders", sku_id)
 
@@ -225,7 +245,7 @@ def pickable_units(session: Session, line: TaskLine) -> int:
 
 
 def close_pick_line(session: Session, line: TaskLine, *, user_id=None, at=None,
-                    units: int | None = None, why: str = "closed by a supervisor") -> dict:
+                    units: int | None = None, why=None) -> dict:
     """Close a pick line (all its open units, or `units` of them): they are short.
     For a plain item the reservation they still hold in the bin is released and goes
     back to allocation (the next wave picks them from wherever stock really is); for
@@ -250,9 +270,10 @@ def close_pick_line(session: Session, line: TaskLine, *, user_id=None, at=None,
         if released:
             back_to_allocation(session, order, allocation, line.sku_id, line.bin_id,
                                released, user_id=user_id)
-        record(session, order, "short_pick",
-               f"{order.external_id}: {line.bin.code} {line.sku.code}: {closed} more short, "
-               f"{why}", user_id=user_id,
+        record(session, order, "short_pick", message(
+            "%(order)s: %(bin)s %(sku)s: %(n)s more short, %(why)s", order=order.external_id,
+            bin=line.bin.code, sku=line.sku.code, n=closed,
+            why=why or message("closed by a supervisor")), user_id=user_id,
                data={"pick_task_id": task.id, "task_line_id": line.id, "short": closed})
     finish_pick_task(session, task, at)
     session.flush()
@@ -286,7 +307,7 @@ def resolve_task(session: Session, task: Task, *, user_id=None, note: str = "",
     done (or cancelled) is answered as it is, with its first note."""
     from ..models_base import utcnow
     if not isinstance(note, str) or len(note) > 500:
-        raise InvalidInput("note", "must be text of at most 500 characters")
+        raise InvalidInput("note", message("must be text of at most 500 characters"))
     # Locked, so two supervisors resolving at once close the line once.
     task = session.execute(select(Task).where(Task.id == task.id).with_for_update()
                            .execution_options(populate_existing=True)).scalar_one()
@@ -295,11 +316,11 @@ def resolve_task(session: Session, task: Task, *, user_id=None, note: str = "",
     at = at or utcnow()
     if task.kind == "pick":
         lines = [line for line in task.lines if line.open_quantity]
-        why = "pick list closed by a supervisor"
+        why = message("pick list closed by a supervisor")
     else:
         line = short_pick_line(session, task) if task.reason == "short_pick" else None
         lines = [line] if line is not None and line.open_quantity else []
-        why = "closed with its short-pick exception"
+        why = message("closed with its short-pick exception")
     closed = [close_pick_line(session, line, user_id=user_id, at=at, why=why)
               for line in lines]
     closed = [c for c in closed if c["units"]]

@@ -566,7 +566,8 @@ export function orderScreen(boot, root) {
     box.append(head);
     if (reason.why) {
       const why = el('p', 'why-text', reason.why);
-      why.lang = 'en'; // the allocator's own words, as it recorded them
+      // The server renders it in this user's language (older reasons stay English).
+      why.lang = reason.why_lang || 'en';
       box.append(why);
     }
     const candidates = reason.candidates || [];
@@ -674,7 +675,7 @@ export function orderScreen(boot, root) {
       const plain = e.from_status && e.message === `${e.from_status} -> ${e.to_status}`;
       if (e.message && !plain) {
         const msg = el('span', 'event-msg', e.message);
-        msg.lang = 'en';
+        msg.lang = e.message_lang || 'en'; // rendered by the server (old lines: English)
         li.append(msg);
       }
       list.append(li);

@@ -158,9 +158,12 @@ export function describe(row) {
 export function problem(row) {
   const d = row.detail || {};
   if (row.status === 'rejected') {
+    // The message is in this user's language (the server renders it); the fields'
+    // problems are the machine-readable English.
+    if (d.message) return d.message;
     const fields = d.fields || {};
     const field = Object.keys(fields)[0];
-    return field ? `${field}: ${fields[field][0]}` : (d.message || '');
+    return field ? `${field}: ${fields[field][0]}` : '';
   }
   if (row.status === 'conflict') {
     if (d.short) return t('floor.conflict_short', { n: d.short, picked: d.picked ?? d.moved ?? 0 });
