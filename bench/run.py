@@ -19,7 +19,8 @@ from .tools import psql
 
 # A later issue adds its figures by writing bench/<name>.py and listing it here.
 MODULES = ("bench.baseline", "bench.stock", "bench.allocation", "bench.sync", "bench.realtime",
-           "bench.ingest", "bench.lists", "bench.load", "bench.tracking_page")
+           "bench.ingest", "bench.lists", "bench.load", "bench.tracking_page",
+           "bench.routes")
 
 
 def load_modules() -> None:

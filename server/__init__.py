@@ -55,8 +55,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .orders.api import blp as orders_blp
     from .channels.api import blp as channels_blp
     from .warehouse.api import blp as floor_blp
+    from .delivery.api import blp as delivery_blp
     for blp in (auth_blp, warehouses_blp, catalog_blp, inventory_blp, orders_blp,
-                carriers_blp, floor_blp):
+                carriers_blp, floor_blp, delivery_blp):
         api.register_blueprint(blp)
     api.register_blueprint(channels_blp)
     from . import notifications

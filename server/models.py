@@ -10,4 +10,5 @@ from .channels.models import (ChannelAccount, ChannelSkuMapping, ChannelStockPus
 from .warehouse.models import InboundLine, InboundShipment, Task, TaskLine  # noqa: F401
 from .jobs.models import OutboxMessage  # noqa: F401
 from sync.models import SyncChange, SyncDevice, SyncMutation  # noqa: F401,E402
+from .delivery.models import Route, RouteStop, Vehicle  # noqa: F401
 from .notifications.models import Notification, NotificationOptOut  # noqa: F401,E402

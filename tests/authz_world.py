@@ -1,9 +1,11 @@
 """A world with something of every kind on both sides of every wall: two sellers,
 two warehouses, and for each side an order on a pick list, a packed order with a
-labelled parcel, a channel account with a dead letter, an inbound shipment and an
-exception task. The door tests (test_doors.py, test_mutation_rules.py) try every
-door with their own side's ids and the other side's."""
+labelled parcel, a channel account with a dead letter, an inbound shipment, an
+exception task, and a van with a route and a stop. The door tests (test_doors.py,
+test_mutation_rules.py) try every door with their own side's ids and the other
+side's."""
 import copy
+from datetime import date
 
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from server.allocation.services import allocate_order
 from server.carriers.demo import seed_carriers
 from server.channels import services as channels
 from server.channels.fake_marketplace import CREDENTIALS
+from server.delivery.models import Route, RouteStop, Vehicle
 from server.orders.services import create_order
 from server.warehouse import services as floor
 from server.warehouse.models import Task
@@ -22,6 +25,9 @@ SHIP_TO = {"a": {"name": "Ann Lee", "address1": "1 Main St", "city": "Los Angele
                  "state": "CA", "zip": "90001", "phone": "+1 213 555 0101"},
            "b": {"name": "Bo Chen", "address1": "9 Route 1", "city": "Edison", "state": "NJ",
                  "zip": "08837", "phone": "+1 732 555 0199"}}
+
+
+ROUTE_DAY = date(2025, 6, 12)
 
 
 class Side:
@@ -70,6 +76,18 @@ def build(s, world):
                       status="open", title=f"{sku.code} short", sku_id=sku.id,
                       order_id=picking.id, data={})
         s.add(x.task)
+        # A van of the warehouse with a route of ROUTE_DAY and one stop; side a's route
+        # is given to driver1, who reads only routes given to it (issue #12).
+        x.vehicle = Vehicle(warehouse_id=wh.id, name=unique("Van "), capacity_volume_l=9000,
+                            capacity_weight_kg=900, crew=2)
+        x.route = Route(warehouse_id=wh.id, date=ROUTE_DAY, vehicle=x.vehicle,
+                        status="planned",
+                        driver_id=world.users["driver1"].id if side == "a" else None)
+        x.stop = RouteStop(warehouse_id=wh.id, date=ROUTE_DAY, sequence=1,
+                           reference=unique("HC-STOP-"), address=dict(SHIP_TO[side]),
+                           latitude=wh.latitude, longitude=wh.longitude, status="planned")
+        x.route.stops.append(x.stop)
+        s.add_all([x.vehicle, x.route])
         sides.append(x)
     s.flush()
     s.commit()

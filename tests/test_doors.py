@@ -66,11 +66,14 @@ def _ids(world, sides, caller, mine: bool) -> dict:
         "letter_id": side.letter.id, "shipment_id": side.shipment_id,
         "token_id": world.spare_tokens[token_of.id],
         "task": side.pick_task.id, "screen": "receive", "filename": "icons/icon-192.png",
+        "route_id": side.route.id, "stop_id": side.stop.id, "vehicle_id": side.vehicle.id,
+        "route_day": authz_world.ROUTE_DAY.isoformat(),
     }
 
 
 # Query arguments a route requires, per endpoint.
-QUERY = {"floor.suggest": "?warehouse_id={warehouse_id}&sku_id={sku_id}"}
+QUERY = {"floor.suggest": "?warehouse_id={warehouse_id}&sku_id={sku_id}",
+         "delivery.list_routes": "?warehouse_id={warehouse_id}&date={route_day}"}
 
 
 def _url(rule, values) -> str:
