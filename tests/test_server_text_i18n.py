@@ -7,7 +7,7 @@ from server.inventory import services as stock
 from server.orders.models import Order, OrderEvent
 from sync.models import SyncMutation
 
-from .helpers import make_sku, make_user, token_headers
+from .helpers import PASSWORD, make_sku, make_user, token_headers
 
 
 def _split_and_backordered(client, world, db_session, external_id):
@@ -186,3 +186,27 @@ def test_an_error_names_the_status_in_the_readers_words(app, locale, expected):
     with app.app_context():
         body = localized(error.to_dict(), locale)
     assert body["message"] == expected and body["error"] == "conflict"
+
+
+def test_a_sellers_refusals_read_in_their_language(client, world, db_session):
+    """A seller whose setting is 简体中文 creates a SKU code that exists and picks a
+    password that is too easy: both refusals read in Chinese, while the error code
+    and the field names stay machine-readable English."""
+    world.users["seller_a"].locale = "zh-CN"
+    sku = make_sku(db_session, world.seller_a)
+    db_session.commit()
+    headers = world.headers["seller_a"]
+    taken = client.post("/api/skus", headers=headers, json={"code": sku.code, "name": "Again"})
+    assert taken.status_code == 409, taken.get_json()
+    body = taken.get_json()
+    assert body["message"] == f"SKU {sku.code} 已存在"
+    assert body["error"] == "conflict" and "code" in body["fields"]
+
+    wrong = client.post("/api/auth/password", headers=headers,
+                        json={"current_password": "wrong-anyway", "password": "password1"})
+    assert wrong.get_json()["message"] == "current_password：不是您当前的密码", wrong.get_json()
+    weak = client.post("/api/auth/password", headers=headers,
+                       json={"current_password": PASSWORD, "password": "password1"})
+    assert weak.status_code == 422, weak.get_json()
+    assert weak.get_json()["message"].startswith("password：太容易被猜到"), weak.get_json()
+    assert list(weak.get_json()["fields"]) == ["password"]

@@ -61,6 +61,7 @@ def init_app(app, login_manager):
         from flask_smorest import abort
 
         from ..errors import Forbidden
+        from ..i18n import message
         from .doors import enter
         from .scoping import principal
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
@@ -75,10 +76,10 @@ def init_app(app, login_manager):
         if verdict == "forbidden":
             if not api:
                 return redirect(url_for("web.home"))
-            raise Forbidden(f"The {principal().role} role may not do this")
+            raise Forbidden(message("The %(role)s role may not do this", role=principal().role))
         if verdict == "undeclared":
             # Fails safe: a view that names no roles is closed to everybody.
-            raise Forbidden("This door declares no roles")
+            raise Forbidden(message("This door declares no roles"))
         # CSRF applies to cookie sessions only: a browser never attaches a bearer
         # header on its own, so a request that carries one cannot be forged cross-site.
         if request.method in UNSAFE_METHODS and bearer_token() is None \

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..api import PageArgs, keyset_page, page_schema, public, roles_required
 from ..errors import DomainError, NotFound
+from ..i18n import message
 from ..extensions import db
 from ..inventory.models import Warehouse
 from . import bearer_token, services
@@ -61,7 +62,7 @@ def login(args):
     user = services.authenticate(db.session, args["email"], args["password"])
     if user is None:
         password_refused()
-        raise BadCredentials("Wrong e-mail or password",
+        raise BadCredentials(message("Wrong e-mail or password"),
                              fields={"password": ["wrong e-mail or password"]})
     db.session.commit()
     _log_this_browser_in(user, remember=args["remember"])
@@ -193,12 +194,12 @@ def create_user(args):
     if args["seller_id"] is not None:
         seller = db.session.get(Seller, args["seller_id"])
         if seller is None:
-            raise NotFound("No such seller", fields={"seller_id": ["not found"]})
+            raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
     warehouses = []
     for wid in args["warehouse_ids"]:
         warehouse = db.session.get(Warehouse, wid)
         if warehouse is None:
-            raise NotFound("No such warehouse", fields={"warehouse_ids": [f"{wid} not found"]})
+            raise NotFound(message("No such warehouse"), fields={"warehouse_ids": [f"{wid} not found"]})
         warehouses.append(warehouse)
     user = services.create_user(db.session, email=args["email"], password=args["password"],
                                 role=args["role"], seller=seller, warehouses=warehouses,

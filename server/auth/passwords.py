@@ -16,6 +16,8 @@ import threading
 
 from zxcvbn import zxcvbn
 
+from ..i18n import message
+
 MIN_LENGTH = 8
 MIN_SCORE = 3
 # zxcvbn refuses longer input (its cost grows fast with length). A longer password
@@ -42,17 +44,21 @@ def _user_words(email: str, name: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(w) >= 3]
 
 
-def problem(password: str, *, email: str = "", name: str = "") -> str | None:
-    """What is wrong with `password` for the user with this e-mail and name, in
-    plain English (for the `password` field), or None if it will do."""
+def problem(password: str, *, email: str = "", name: str = "") -> dict | None:
+    """What is wrong with `password` for the user with this e-mail and name, as a
+    stored message (for the `password` field; zxcvbn's own warning stays English),
+    or None if it will do."""
     password = password or ""
     if len(password) < MIN_LENGTH:
-        return f"must be at least {MIN_LENGTH} characters"
+        return message("must be at least %(n)s characters", n=MIN_LENGTH)
     with _lock:
         verdict = zxcvbn(password[:CHECKED_LENGTH], user_inputs=_user_words(email, name))
     if verdict["score"] >= MIN_SCORE:
         return None
     warning = ((verdict.get("feedback") or {}).get("warning") or "").rstrip(".")
-    why = warning or ("it is close to a common or leaked password, a pattern, or your "
-                      "own name or e-mail")
-    return f"is too easy to guess ({why}); a few unrelated words make a strong one"
+    if not warning:
+        return message("is too easy to guess (it is close to a common or leaked password, "
+                       "a pattern, or your own name or e-mail); a few unrelated words make "
+                       "a strong one")
+    return message("is too easy to guess (%(why)s); a few unrelated words make a strong one",
+                   why=warning)

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..i18n import message
 from ..inventory.models import Warehouse
 from ..realtime import close_rooms_after_commit, room_for_session, room_for_token, room_for_user
 from . import passwords
@@ -55,7 +56,7 @@ class WrongPassword(InvalidInput):
     """The current password given to change it is not the user's."""
 
     def __init__(self):
-        super().__init__("current_password", "is not your current password")
+        super().__init__("current_password", message("is not your current password"))
 
 
 def normalise_email(email: str) -> str:
@@ -65,19 +66,19 @@ def normalise_email(email: str) -> str:
 def create_seller(session: Session, *, name: str, code: str | None = None) -> Seller:
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("name", "is required")
+        raise InvalidInput("name", message("is required"))
     # A code names the seller on labels, in reports and in the CLI: never empty.
     if code is not None:
         code = code.strip()
         if not code:
-            raise InvalidInput("code", "must not be blank")
+            raise InvalidInput("code", message("must not be blank"))
     else:
         code = "".join(ch for ch in name.upper() if ch.isalnum())[:12]
         if not code:
-            raise InvalidInput("code", "is required when the name has no letters or digits")
+            raise InvalidInput("code", message("is required when the name has no letters or digits"))
     if session.scalar(select(Seller).where(
             (func.lower(Seller.name) == name.lower()) | (Seller.code == code))):
-        raise Conflict(f"Seller {name!r} exists", fields={"name": ["already exists"]})
+        raise Conflict(message("Seller %(name)s exists", name=repr(name)), fields={"name": ["already exists"]})
     seller = Seller(name=name, code=code)
     session.add(seller)
     session.flush()
@@ -89,18 +90,18 @@ def create_user(session: Session, *, email: str, password: str, role: str,
                 locale: str = "en") -> User:
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
-        raise InvalidInput("email", "is not an e-mail address")
+        raise InvalidInput("email", message("is not an e-mail address"))
     if role not in ROLES:
-        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+        raise InvalidInput("role", message("must be one of %(choices)s", choices=", ".join(ROLES)))
     if role == "seller" and seller is None:
-        raise InvalidInput("seller_id", "is required for the seller role")
+        raise InvalidInput("seller_id", message("is required for the seller role"))
     if role in ("picker", "driver") and not warehouses:
-        raise InvalidInput("warehouse_ids", f"at least one is required for the {role} role")
+        raise InvalidInput("warehouse_ids", message("at least one is required for the %(role)s role", role=role))
     check_new_password(password, email=email, name=name)
     if locale not in LOCALES:
-        raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}")
+        raise InvalidInput("locale", message("must be one of %(choices)s", choices=", ".join(LOCALES)))
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(f"A user {email} exists", fields={"email": ["already exists"]})
+        raise Conflict(message("A user %(email)s exists", email=email), fields={"email": ["already exists"]})
     user = User(email=email, password_hash=hash_password(password), role=role,
                 seller_id=seller.id if seller else None, name=name or email.split("@")[0],
                 locale=locale)
@@ -194,7 +195,7 @@ def change_password(session: Session, user: User, current_password: str,
     except (VerificationError, InvalidHashError):
         raise WrongPassword() from None
     if new_password == current_password:
-        raise InvalidInput("password", "is your current password: choose a new one")
+        raise InvalidInput("password", message("is your current password: choose a new one"))
     set_password(session, user, new_password, revoke_tokens=revoke_tokens)
 
 
@@ -204,7 +205,7 @@ def set_active(session: Session, user: User, active: bool, *, by: User) -> None:
     if user.active == active:
         return
     if not active and user.id == by.id:
-        raise InvalidInput("active", "you cannot switch off your own account")
+        raise InvalidInput("active", message("you cannot switch off your own account"))
     user.active = active
     if not active:
         end_sessions(session, user)
@@ -218,13 +219,13 @@ def update_user(session: Session, user_id: int, *, by: User, active: bool | None
     it off or on."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"No user {user_id}", fields={"user_id": ["not found"]})
+        raise NotFound(message("No user %(id)s", id=user_id), fields={"user_id": ["not found"]})
     if password is not None:
         if user.id == by.id:
             # Not without the current password, even for an admin: a session left
             # open must not be enough to take the account over.
-            raise InvalidInput("password", "change your own password with your current "
-                                           "one (POST /api/auth/password)")
+            raise InvalidInput("password", message("change your own password with your current "
+                                           "one (POST /api/auth/password)"))
         set_password(session, user, password, revoke_tokens=revoke_tokens)
     elif revoke_tokens:
         revoke_all_tokens(session, user)
@@ -295,7 +296,7 @@ def token_for(session: Session, token: str) -> ApiToken | None:
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role != "admin"):
-        raise NotFound(f"No token {token_id}", fields={"token_id": ["not found"]})
+        raise NotFound(message("No token %(id)s", id=token_id), fields={"token_id": ["not found"]})
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         # Whatever it opened stops listening too, once the revocation is committed.

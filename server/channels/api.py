@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from ..api import keyset_page, page_schema, roles_required, signed_webhook
 from ..auth.scoping import get_scoped, owning_seller_id, principal, scoped
 from ..errors import InvalidInput
+from ..i18n import message
 from ..extensions import db
 from ..jobs import later, run_deferred
 from ..orders.models import Order
@@ -163,7 +164,7 @@ def import_payload(args):
         try:
             document = json.loads(document)
         except ValueError:
-            raise InvalidInput("document", "is not JSON") from None
+            raise InvalidInput("document", message("is not JSON")) from None
     return [r.to_dict() for r in services.import_document(
         db.session, account, document, source="api-import", user_id=principal().id)]
 
@@ -188,7 +189,7 @@ def shopify_webhook(account_id):
     webhook_id = request.headers.get("X-Shopify-Webhook-Id") or \
         request.headers.get("X-Shopify-Event-Id") or ""
     if not webhook_id:
-        raise InvalidInput("X-Shopify-Webhook-Id", "is required")
+        raise InvalidInput("X-Shopify-Webhook-Id", message("is required"))
     topic = request.headers.get("X-Shopify-Topic", "")
     receipt = jobs.receive_webhook(account, webhook_id, topic,
                                    body.decode("utf-8", errors="replace"))

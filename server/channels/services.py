@@ -48,13 +48,13 @@ def create_account(session: Session, *, seller_id: int, channel: str, account_ke
                    buffer: int = 0, cap: int | None = None, active: bool = True
                    ) -> ChannelAccount:
     if channel not in ("amazon", "ebay", "shopify", "temu"):
-        raise InvalidInput("channel", "must be one of amazon, ebay, shopify, temu")
+        raise InvalidInput("channel", message("must be one of amazon, ebay, shopify, temu"))
     account_key = (account_key or "").strip()
     if not account_key:
-        raise InvalidInput("account_key", "is required")
+        raise InvalidInput("account_key", message("is required"))
     if session.scalar(select(ChannelAccount.id).where(ChannelAccount.channel == channel,
                                                       ChannelAccount.account_key == account_key)):
-        raise Conflict(f"A {channel} account {account_key} exists",
+        raise Conflict(message("A %(channel)s account %(account)s exists", channel=channel, account=account_key),
                        fields={"account_key": ["already exists"]})
     account = ChannelAccount(seller_id=seller_id, channel=channel, account_key=account_key,
                              name=name or account_key, credentials=credentials or {},
@@ -70,20 +70,19 @@ def set_mapping(session: Session, account: ChannelAccount, channel_sku: str,
     """channel_sku -> [(sku_id, units per channel unit)], replacing any earlier one."""
     channel_sku = (channel_sku or "").strip()
     if not channel_sku:
-        raise InvalidInput("channel_sku", "is required")
+        raise InvalidInput("channel_sku", message("is required"))
     if not components:
-        raise InvalidInput("components", "map to at least one SKU")
+        raise InvalidInput("components", message("map to at least one SKU"))
     seen = set()
     for i, (sku_id, units) in enumerate(components):
         if sku_id in seen:
-            raise InvalidInput(f"components.{i}.sku_id",
-                               "is listed twice: give each SKU once, with all its units")
+            raise InvalidInput(f"components.{i}.sku_id", message("is listed twice: give each SKU once, with all its units"))
         seen.add(sku_id)
         sku = session.get(Sku, sku_id)
         if sku is None or sku.seller_id != account.seller_id:
-            raise NotFound(f"No SKU {sku_id}", fields={f"components.{i}.sku_id": ["not found"]})
+            raise NotFound(message("No SKU %(id)s", id=sku_id), fields={f"components.{i}.sku_id": ["not found"]})
         if units <= 0:
-            raise InvalidInput(f"components.{i}.quantity", "must be greater than 0")
+            raise InvalidInput(f"components.{i}.quantity", message("must be greater than 0"))
     for old in [m for m in account.mappings if m.channel_sku == channel_sku]:
         account.mappings.remove(old)
     session.flush()
@@ -500,7 +499,7 @@ def replay_dead_letter(session: Session, letter: DeadLetter, *,
     """Try a dead letter again (its cause fixed). Success marks it replayed; a new
     failure keeps it, with the new reason."""
     if letter.replayed_at is not None:
-        raise Conflict(f"Dead letter {letter.id} was replayed already",
+        raise Conflict(message("Dead letter %(id)s was replayed already", id=letter.id),
                        fields={"dead_letter_id": ["already replayed"]})
     letter_id, account_id, payload = letter.id, letter.account_id, letter.payload
     account = session.get(ChannelAccount, account_id)
@@ -515,7 +514,7 @@ def replay_dead_letter(session: Session, letter: DeadLetter, *,
         letter.reason = getattr(error, "message", None) or f"{error.__class__.__name__}: " \
                                                            f"{error}"
         session.commit()
-        raise Conflict(f"Dead letter {letter_id} still cannot be read: {letter.reason}",
+        raise Conflict(message("Dead letter %(id)s still cannot be read: %(reason)s", id=letter_id, reason=letter.reason),
                        fields={"payload": [letter.reason]}, dead_letter_id=letter_id) from None
     letter = session.get(DeadLetter, letter_id)
     letter.replayed_at = utcnow()

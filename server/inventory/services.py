@@ -289,9 +289,9 @@ def reserve(session: Session, lines: list[ReserveLine], *, reference: str,
     InsufficientStock naming every short line.
     """
     if not lines:
-        raise InvalidInput("lines", "must not be empty")
+        raise InvalidInput("lines", message("must not be empty"))
     if (not reference or not reference.strip()) and not all(l.reference for l in lines):
-        raise InvalidInput("reference", "is required: it is what a release names")
+        raise InvalidInput("reference", message("is required: it is what a release names"))
     for i, line in enumerate(lines):
         _positive(f"lines.{i}.quantity", line.quantity)
     pairs = sorted({(line.sku_id, line.warehouse_id) for line in lines})
@@ -351,7 +351,7 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     if quantity is not None:
         _positive("quantity", quantity)
         if sku_id is None:
-            raise InvalidInput("sku_id", "is required when releasing a quantity")
+            raise InvalidInput("sku_id", message("is required when releasing a quantity"))
     conditions = [Reservation.reference == reference, Reservation.quantity > 0]
     if sku_id is not None:
         conditions.append(Reservation.sku_id == sku_id)
@@ -359,7 +359,7 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
         conditions.append(Reservation.bin_id == bin_id)
     stock_ids = session.scalars(select(Reservation.stock_id).where(*conditions)).all()
     if not stock_ids:
-        raise NotFound(f"Nothing is reserved for {reference!r}",
+        raise NotFound(message("Nothing is reserved for %(reference)s", reference=repr(reference)),
                        fields={"reference": ["has no open reservation"]})
     # Stock rows first, in primary-key order, as reserve() locks them: no cycles.
     stocks = {s.id: s for s in _lock(session, Stock.id.in_(set(stock_ids)))}
@@ -369,7 +369,7 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     total = sum(r.quantity for r in held)
     wanted = total if quantity is None else quantity
     if wanted > total:
-        raise Conflict(f"Cannot release {wanted}: {reference!r} holds {total}",
+        raise Conflict(message("Cannot release %(wanted)s: %(reference)s holds %(total)s", wanted=wanted, reference=repr(reference), total=total),
                        fields={"quantity": [f"at most {total}"]}, held=total)
     left = wanted
     for reservation in held:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput
+from ..i18n import message
 from .models import Bin, Warehouse
 
 ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
@@ -19,17 +20,17 @@ def _check(attrs: dict) -> None:
         try:
             ZoneInfo(attrs["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput("timezone", "is not an IANA time zone such as "
-                                           "America/Los_Angeles") from None
+            raise InvalidInput("timezone", message("is not an IANA time zone such as "
+                                           "America/Los_Angeles")) from None
     if "zip" in attrs and not ZIP_RE.match(attrs["zip"] or ""):
-        raise InvalidInput("zip", "must be a US ZIP code: 12345 or 12345-6789")
+        raise InvalidInput("zip", message("must be a US ZIP code: 12345 or 12345-6789"))
 
 
 def create_warehouse(session: Session, *, code: str, **attrs) -> Warehouse:
     _check(attrs)
     code = code.strip().upper()
     if session.scalar(select(Warehouse.id).where(Warehouse.code == code)):
-        raise Conflict(f"Warehouse {code} exists", fields={"code": ["already exists"]})
+        raise Conflict(message("Warehouse %(code)s exists", code=code), fields={"code": ["already exists"]})
     warehouse = Warehouse(code=code, **{k: v for k, v in attrs.items()
                                         if k in WAREHOUSE_FIELDS})
     session.add(warehouse)
@@ -53,14 +54,14 @@ def create_bins(session: Session, warehouse: Warehouse, codes: list[str],
     codes = [c.strip().upper() for c in codes]
     for i, code in enumerate(codes):
         if not BIN_RE.match(code):
-            raise InvalidInput(f"codes.{i}", "letters, digits, '.', '_' and '-' only, "
-                                             "1-32 characters")
+            raise InvalidInput(f"codes.{i}", message("letters, digits, '.', '_' and '-' only, "
+                                             "1-32 characters"))
     if len(set(codes)) != len(codes):
-        raise InvalidInput("codes", "contains the same code twice")
+        raise InvalidInput("codes", message("contains the same code twice"))
     existing = session.scalars(select(Bin.code).where(Bin.warehouse_id == warehouse.id,
                                                       Bin.code.in_(codes))).all()
     if existing:
-        raise Conflict(f"Bins exist: {', '.join(sorted(existing))}",
+        raise Conflict(message("Bins exist: %(codes)s", codes=", ".join(sorted(existing))),
                        fields={"codes": [f"{c} exists" for c in sorted(existing)]})
     bins = [Bin(warehouse_id=warehouse.id, code=code, kind=kind) for code in codes]
     session.add_all(bins)
