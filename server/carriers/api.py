@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from ..api import roles_required, signed_webhook
 from ..auth.scoping import get_scoped
 from ..errors import NotFound
+from ..i18n import message
 from ..extensions import db
 from ..inventory.models import Warehouse
 from . import gateway, rating, services, tracking
@@ -69,7 +70,7 @@ def shipment_label(shipment_id):
     warehouses)."""
     shipment = get_scoped(Shipment, shipment_id)
     if not shipment.label_pdf:
-        raise NotFound(f"Shipment {shipment_id} has no label",
+        raise NotFound(message("Shipment %(id)s has no label", id=shipment_id),
                        fields={"shipment_id": ["has no label"]})
     return Response(shipment.label_pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="label-{shipment.tracking_number}.pdf"',

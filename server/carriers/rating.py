@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..errors import DomainError, InvalidInput
+from ..i18n import message
 from .models import Carrier, CarrierService
 
 GRAMS_PER_LB = 453.59237
@@ -105,7 +106,7 @@ class ParcelSpec:
 
 def _whole(value, name: str, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidInput(name, f"must be a whole number of at least {minimum}")
+        raise InvalidInput(name, message("must be a whole number of at least %(n)s", n=minimum))
     return value
 
 
@@ -119,7 +120,7 @@ def as_parcels(parcels, field_name: str = "parcels") -> list[ParcelSpec]:
         if isinstance(p, ParcelSpec):
             p = asdict(p)
         if not isinstance(p, Mapping):
-            raise InvalidInput(f"{field_name}.{i}", "must be an object with weight_g and dims")
+            raise InvalidInput(f"{field_name}.{i}", message("must be an object with weight_g and dims"))
         specs.append(ParcelSpec(
             _whole(p.get("weight_g"), f"{field_name}.{i}.weight_g", 1),
             *(_whole(p.get(k, 0) or 0, f"{field_name}.{i}.{k}", 0)
@@ -264,7 +265,7 @@ def _spec(session: Session | None, service) -> ServiceSpec:
         for spec in active_services(session):
             if spec.code == service:
                 return spec
-        raise InvalidInput("service", f"no active service {service}")
+        raise InvalidInput("service", message("no active service %(code)s", code=service))
     if session is not None:
         for spec in active_services(session):
             if spec.id == service.id:
@@ -280,7 +281,7 @@ def _select(session: Session, codes: Iterable[str] | None) -> tuple[ServiceSpec,
     known = {s.code for s in services}
     for i, code in enumerate(codes):
         if code not in known:
-            raise InvalidInput(f"services.{i}", f"no active service {code}")
+            raise InvalidInput(f"services.{i}", message("no active service %(code)s", code=code))
     return tuple(s for s in services if s.code in codes)
 
 
@@ -311,7 +312,7 @@ def _tz(name: str, field_name: str = "warehouse_id") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(field_name, f"time zone {name!r} is unknown") from None
+        raise InvalidInput(field_name, message("time zone %(name)s is unknown", name=repr(name))) from None
 
 
 def ship_date(service, origin_warehouse, ship_at_utc: datetime) -> date:
@@ -331,7 +332,7 @@ def delivery_date(service, origin_warehouse, ship_at_utc: datetime, zone: int) -
     spec = _spec(None, service)
     days = spec.transit_days.get(zone)
     if days is None:
-        raise InvalidInput("zone", f"{spec.code} has no transit time for zone {zone}")
+        raise InvalidInput("zone", message("%(code)s has no transit time for zone %(zone)s", code=spec.code, zone=zone))
     return add_business_days(ship_date(spec, origin_warehouse, ship_at_utc), days)
 
 

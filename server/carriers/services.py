@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
+from ..i18n import message
 from . import labels, rating
 from .models import Carrier, CarrierAccount, CarrierService, Parcel, Shipment
 
@@ -32,7 +33,7 @@ _INTS = ("dim_min_cubic_in", "large_surcharge_cents", "handling_surcharge_cents"
 
 def _int(value, name: str, minimum: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidInput(name, f"must be a whole number of at least {minimum}")
+        raise InvalidInput(name, message("must be a whole number of at least %(n)s", n=minimum))
     return value
 
 
@@ -44,11 +45,11 @@ def _zones(table, name: str, check) -> dict:
     for zone in rating.ZONES:
         value = table.get(zone, table.get(str(zone)))
         if value is None:
-            raise InvalidInput(name, f"has no zone {zone}")
+            raise InvalidInput(name, message("has no zone %(zone)s", zone=zone))
         out[str(zone)] = check(value, f"{name}.{zone}")
     extra = set(map(str, table)) - set(out)
     if extra:
-        raise InvalidInput(name, f"has zones other than 1-8: {', '.join(sorted(extra))}")
+        raise InvalidInput(name, message("has zones other than 1-8: %(zones)s", zones=", ".join(sorted(extra))))
     return out
 
 
@@ -64,12 +65,12 @@ def _clean_service(attrs: dict) -> dict:
     if unknown:
         raise InvalidInput(min(unknown), "is not a field of a carrier service")
     if "name" in out and not (isinstance(out["name"], str) and out["name"].strip()):
-        raise InvalidInput("name", "is required")
+        raise InvalidInput("name", message("is required"))
     if "transit_days_by_zone" in out:
         out["transit_days_by_zone"] = _zones(out["transit_days_by_zone"],
                                              "transit_days_by_zone", _int)
     if "cutoff_local_time" in out and not CUTOFF_RE.match(str(out["cutoff_local_time"])):
-        raise InvalidInput("cutoff_local_time", "must be HH:MM, 24-hour")
+        raise InvalidInput("cutoff_local_time", message("must be HH:MM, 24-hour"))
     for key in _OPTIONAL_INTS:
         if out.get(key) is not None:
             _int(out[key], key, 1)
@@ -79,7 +80,7 @@ def _clean_service(attrs: dict) -> dict:
     if "fuel_surcharge_pct" in out:
         pct = out["fuel_surcharge_pct"]
         if not isinstance(pct, (int, float)) or isinstance(pct, bool) or not 0 <= pct <= 100:
-            raise InvalidInput("fuel_surcharge_pct", "must be a percentage from 0 to 100")
+            raise InvalidInput("fuel_surcharge_pct", message("must be a percentage from 0 to 100"))
         out["fuel_surcharge_pct"] = float(pct)
     if out.get("rate_table") is not None:
         out["rate_table"] = _zones(out["rate_table"], "rate_table", _price_row)
@@ -91,24 +92,24 @@ def _clean_service(attrs: dict) -> dict:
 
 def _check_pricing(service: CarrierService) -> None:
     if service.pricing not in ("table", "per_lb"):
-        raise InvalidInput("pricing", "must be 'table' or 'per_lb'")
+        raise InvalidInput("pricing", message("must be 'table' or 'per_lb'"))
     if service.pricing == "table" and not service.rate_table:
-        raise InvalidInput("rate_table", "is required when pricing is 'table'")
+        raise InvalidInput("rate_table", message("is required when pricing is 'table'"))
     if service.pricing == "per_lb" and not service.per_lb_cents_by_zone:
-        raise InvalidInput("per_lb_cents_by_zone", "is required when pricing is 'per_lb'")
+        raise InvalidInput("per_lb_cents_by_zone", message("is required when pricing is 'per_lb'"))
     if not service.transit_days_by_zone:
-        raise InvalidInput("transit_days_by_zone", "is required")
+        raise InvalidInput("transit_days_by_zone", message("is required"))
 
 
 def create_carrier(session: Session, *, code: str, name: str, tracking_url: str = "",
                    active: bool = True) -> Carrier:
     code = (code or "").strip().upper()
     if not CODE_RE.match(code) or len(code) > 16:
-        raise InvalidInput("code", "2-16 capital letters, digits or _")
+        raise InvalidInput("code", message("2-16 capital letters, digits or _"))
     if not name or not name.strip():
-        raise InvalidInput("name", "is required")
+        raise InvalidInput("name", message("is required"))
     if session.scalar(select(Carrier.id).where(Carrier.code == code)):
-        raise Conflict(f"Carrier {code} exists", fields={"code": ["already exists"]})
+        raise Conflict(message("Carrier %(code)s exists", code=code), fields={"code": ["already exists"]})
     carrier = Carrier(code=code, name=name.strip(), tracking_url=tracking_url, active=active)
     session.add(carrier)
     session.flush()
@@ -121,9 +122,9 @@ def create_service(session: Session, carrier: Carrier, *, code: str, **attrs) ->
     1-8 (see models.py for their shape)."""
     code = (code or "").strip().upper()
     if not CODE_RE.match(code):
-        raise InvalidInput("code", "2-32 capital letters, digits or _")
+        raise InvalidInput("code", message("2-32 capital letters, digits or _"))
     if session.scalar(select(CarrierService.id).where(CarrierService.code == code)):
-        raise Conflict(f"Service {code} exists", fields={"code": ["already exists"]})
+        raise Conflict(message("Service %(code)s exists", code=code), fields={"code": ["already exists"]})
     clean = _clean_service(attrs)
     clean.setdefault("pricing", "per_lb" if clean.get("per_lb_cents_by_zone") else "table")
     service = CarrierService(carrier_id=carrier.id, code=code, **clean)
@@ -156,19 +157,19 @@ def _address(address, name: str) -> dict:
                                  ("phone", 30, False)):
         value = address.get(key) or ""
         if not isinstance(value, str) or len(value) > limit:
-            raise InvalidInput(f"{name}.{key}", f"must be text of at most {limit} characters")
+            raise InvalidInput(f"{name}.{key}", message("must be text of at most %(n)s characters", n=limit))
         value = value.strip()
         if required and not value:
-            raise InvalidInput(f"{name}.{key}", "is required")
+            raise InvalidInput(f"{name}.{key}", message("is required"))
         out[key] = value
     out["state"] = out["state"].upper()
     if not STATE_RE.match(out["state"]):
-        raise InvalidInput(f"{name}.state", "must be a two-letter US state code")
+        raise InvalidInput(f"{name}.state", message("must be a two-letter US state code"))
     # Known and located; its state is not compared, as a few ZIPs straddle a line.
     geo.locate(out["zip"], f"{name}.zip")
     extra = set(address) - set(out)
     if extra:
-        raise InvalidInput(f"{name}.{min(extra)}", "is not an address field")
+        raise InvalidInput(f"{name}.{min(extra)}", message("is not an address field"))
     return out
 
 
@@ -201,10 +202,10 @@ def create_shipment(session: Session, *, warehouse, seller_id: int, ship_to: Map
     from . import gateway
     specs = rating.as_parcels(parcels)
     if len(specs) > labels.MAX_SERIAL_PARCELS:
-        raise InvalidInput("parcels", f"at most {labels.MAX_SERIAL_PARCELS} per shipment")
+        raise InvalidInput("parcels", message("at most %(n)s per shipment", n=labels.MAX_SERIAL_PARCELS))
     to = _address(ship_to, "ship_to")
     if len(reference or "") > 128:
-        raise InvalidInput("reference", "at most 128 characters")
+        raise InvalidInput("reference", message("at most 128 characters"))
     sender = dict(ship_from) if ship_from is not None else ship_from_address(
         session, warehouse, seller_id)
     provider = gateway.provider_for(session, warehouse)
@@ -251,8 +252,8 @@ def create_shipment(session: Session, *, warehouse, seller_id: int, ship_to: Map
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(f"The carrier's tracking number {shipment.tracking_number} is "
-                           "already on another shipment",
+            raise Conflict(message("The carrier's tracking number %(number)s is already on "
+                                   "another shipment", number=shipment.tracking_number),
                            fields={"tracking_number": ["already in use"]})
     except BaseException:
         savepoint.rollback()
@@ -277,7 +278,7 @@ def _service_row(session: Session, rate) -> CarrierService:
     if quote is not None:
         row = session.get(CarrierService, quote.service_id)
         if row is None:
-            raise NotFound(f"No service {quote.service_id}",
+            raise NotFound(message("No service %(id)s", id=quote.service_id),
                            fields={"service": ["not found"]})
         return row
     row = session.scalar(select(CarrierService).where(CarrierService.code == rate.service_code))
@@ -307,8 +308,8 @@ def void_shipment(session: Session, shipment: Shipment) -> Shipment:
     provider that sold it refunds it; the shipment is 'cancelled'. Flushes."""
     from . import gateway
     if shipment.status != "labelled":
-        raise Conflict(f"Shipment {shipment.id} is {shipment.status}; only a labelled "
-                       "shipment can be voided", fields={"status": ["must be labelled"]})
+        raise Conflict(message("Shipment %(id)s is %(status)s; only a labelled shipment can "
+                               "be voided", id=shipment.id, status=shipment.status), fields={"status": ["must be labelled"]})
     provider = gateway.provider_named(session, shipment.provider, shipment.warehouse_id)
     provider.void(shipment)
     shipment.status = "cancelled"
@@ -330,13 +331,13 @@ def manifest(session: Session, warehouse, carrier_code: str, shipment_ids=None):
         query = query.where(Shipment.id.in_(list(shipment_ids)))
     shipments = session.scalars(query).all()
     if not shipments:
-        raise NotFound(f"No labelled {code} shipments at {warehouse.code}",
+        raise NotFound(message("No labelled %(carrier)s shipments at %(warehouse)s", carrier=code, warehouse=warehouse.code),
                        fields={"carrier": ["no labelled shipments"]})
     provider = gateway.provider_for(session, warehouse)
     mine = [s for s in shipments if (s.provider or "builtin") == provider.name]
     if not mine:
-        raise Conflict(f"The {code} shipments at {warehouse.code} were labelled by another "
-                       "provider", fields={"carrier": ["labelled by another provider"]})
+        raise Conflict(message("The %(carrier)s shipments at %(warehouse)s were labelled by another "
+                               "provider", carrier=code, warehouse=warehouse.code), fields={"carrier": ["labelled by another provider"]})
     return provider.manifest(warehouse, code, mine)
 
 
@@ -348,11 +349,11 @@ def set_carrier_account(session: Session, warehouse, *, provider: str = "easypos
     """Set (replace) the warehouse's aggregator account. The key is never read back
     through the API."""
     if provider != "easypost":
-        raise InvalidInput("provider", "must be 'easypost'")
+        raise InvalidInput("provider", message("must be 'easypost'"))
     if not isinstance(api_key, str) or not api_key.strip() or len(api_key) > 200:
-        raise InvalidInput("api_key", "is required, at most 200 characters")
+        raise InvalidInput("api_key", message("is required, at most 200 characters"))
     if api_base and not re.match(r"^https?://[^\s]+$", api_base):
-        raise InvalidInput("api_base", "must be an http(s) URL")
+        raise InvalidInput("api_base", message("must be an http(s) URL"))
     account = session.scalar(select(CarrierAccount)
                              .where(CarrierAccount.warehouse_id == warehouse.id))
     if account is None:

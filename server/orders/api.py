@@ -188,13 +188,13 @@ def set_rules(args, seller_id):
         for i, wid in enumerate(args.pop("allowed_warehouse_ids")):
             warehouse = db.session.get(Warehouse, wid)
             if warehouse is None:
-                raise NotFound("No such warehouse",
+                raise NotFound(message("No such warehouse"),
                                fields={f"allowed_warehouse_ids.{i}": ["not found"]})
             warehouses.append(warehouse)
         seller.allowed_warehouses = warehouses
     if args.get("preferred_warehouse_id") is not None and \
             db.session.get(Warehouse, args["preferred_warehouse_id"]) is None:
-        raise NotFound("No such warehouse", fields={"preferred_warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"), fields={"preferred_warehouse_id": ["not found"]})
     for key, value in args.items():
         setattr(seller, key, value)
     db.session.commit()
