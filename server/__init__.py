@@ -60,8 +60,11 @@ def create_app(overrides: dict | None = None) -> Flask:
                 carriers_blp, floor_blp, delivery_blp):
         api.register_blueprint(blp)
     api.register_blueprint(channels_blp)
+    from .booking.api import blp as booking_blp  # self-service booking (issue #12)
+    api.register_blueprint(booking_blp)
     from . import notifications
     notifications.init_app(app, api)  # /api/notifications, the unsubscribe link
+    from . import customer_service; customer_service.init_app(app, api)  # /api/service
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
     from .auth.doors import declare_builtin, public
     declare_builtin(app, "static", public)  # the shell's bundles and icons

@@ -12,3 +12,4 @@ from .jobs.models import OutboxMessage  # noqa: F401
 from sync.models import SyncChange, SyncDevice, SyncMutation  # noqa: F401,E402
 from .delivery.models import Route, RouteStop, Vehicle  # noqa: F401
 from .notifications.models import Notification, NotificationOptOut  # noqa: F401,E402
+from .customer_service import models as _customer_service  # noqa: F401,E402  indexes

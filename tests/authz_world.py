@@ -5,6 +5,7 @@ exception task, and a van with a route and a stop. The door tests (test_doors.py
 test_mutation_rules.py) try every door with their own side's ids and the other
 side's."""
 import copy
+import hashlib
 from datetime import date
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from server.allocation.services import allocate_order
 from server.carriers.demo import seed_carriers
 from server.channels import services as channels
 from server.channels.fake_marketplace import CREDENTIALS
+from server.delivery import proof
 from server.delivery.models import Route, RouteStop, Vehicle
 from server.orders.services import create_order
 from server.warehouse import services as floor
@@ -28,6 +30,7 @@ SHIP_TO = {"a": {"name": "Ann Lee", "address1": "1 Main St", "city": "Los Angele
 
 
 ROUTE_DAY = date(2025, 6, 12)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 
 
 class Side:
@@ -88,6 +91,16 @@ def build(s, world):
                            latitude=wh.latitude, longitude=wh.longitude, status="planned")
         x.route.stops.append(x.stop)
         s.add_all([x.vehicle, x.route])
+        # A booked large-item delivery of the seller's (issue #12, item 3).
+        from server.booking.services import book
+        x.booking = book(s, seller_id=seller.id, item={"length_cm": 40, "width_cm": 30,
+                                                       "height_cm": 20, "weight_kg": 5},
+                         pickup={"warehouse_id": wh.id}, destination=dict(SHIP_TO[side]),
+                         option_code="USPS_GROUND_ADVANTAGE", user_id=admin.id)
+        # A proof photo: side a's uploaded by driver1 (its route), side b's by the admin.
+        photo = PNG + side.encode()
+        x.proof = proof.store_file(s, world.users["driver1"] if side == "a" else admin,
+                                   hashlib.sha256(photo).hexdigest(), photo)
         sides.append(x)
     s.flush()
     s.commit()

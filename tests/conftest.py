@@ -7,6 +7,7 @@ per backend. PostgreSQL and Redis are required: when they do not answer, the tes
 that need them fail; they never skip. To run without them, say so explicitly with
 HAICANG_TEST_BACKENDS=sqlite and `-m "not postgresql"` (`make test-sqlite`).
 """
+import tempfile
 import os
 
 import psycopg
@@ -67,6 +68,8 @@ def make_app(database_url: str, **overrides):
         "RQ_INLINE": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SECRET_KEY": "test-secret",
+        # Proof-of-delivery photos go to a private folder, never the checkout's instance/.
+        "PROOF_STORAGE_DIR": tempfile.mkdtemp(prefix="haicang-proofs-"),
     }
     config.update(overrides)
     app = create_app(config)

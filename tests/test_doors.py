@@ -68,12 +68,14 @@ def _ids(world, sides, caller, mine: bool) -> dict:
         "task": side.pick_task.id, "screen": "receive", "filename": "icons/icon-192.png",
         "route_id": side.route.id, "stop_id": side.stop.id, "vehicle_id": side.vehicle.id,
         "route_day": authz_world.ROUTE_DAY.isoformat(),
+        "booking_id": side.booking.id, "sha256": side.proof.sha256,
     }
 
 
 # Query arguments a route requires, per endpoint.
 QUERY = {"floor.suggest": "?warehouse_id={warehouse_id}&sku_id={sku_id}",
-         "delivery.list_routes": "?warehouse_id={warehouse_id}&date={route_day}"}
+         "delivery.list_routes": "?warehouse_id={warehouse_id}&date={route_day}",
+         "service.search": "?q=Ann"}
 
 
 def _url(rule, values) -> str:

@@ -228,7 +228,7 @@ class ShipmentEvent(db.Model):
         CheckConstraint("status IN ('labelled', 'shipped', 'in_transit', 'out_for_delivery', "
                         "'delivered', 'failed_attempt', 'returned', 'cancelled')",
                         name="status"),
-        CheckConstraint("source IN ('webhook', 'poll')", name="source"),
+        CheckConstraint("source IN ('webhook', 'poll', 'driver')", name="source"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

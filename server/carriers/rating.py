@@ -484,6 +484,17 @@ def _rate(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
     return quote
 
 
+def rate_for_zone(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
+    """The price of `spec` for parcels going to a zone already known, undated: for a
+    caller that lays every way of carrying side by side (booking/services.py)."""
+    return _rate(spec, zone, parcels)
+
+
+def first_uncarried(spec: ServiceSpec, parcels: list[ParcelSpec]) -> ParcelSpec | None:
+    """The first parcel `spec` cannot carry (too heavy, long or large), else None."""
+    return next((p for p in parcels if _cannot_carry(spec, p, p.inches)), None)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -130,5 +130,72 @@ class RouteStop(Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(12), default="planned")
     # Why the planner left it out: a stored message (server/i18n.py), rendered on read.
     drop_reason: Mapped[dict | None] = mapped_column(JSON)
+    # 1 for the first visit; a failed attempt the dispatcher reschedules adds one
+    # (proof.py): each attempt has at most one outcome (DeliveryAttempt).
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     route: Mapped[Route | None] = relationship(back_populates="stops")
+
+
+OUTCOMES = ("delivered", "failed")
+FAIL_REASONS = ("no_one_home", "refused", "wrong_address", "damaged")
+DECISIONS = ("reschedule", "return")
+
+
+class DeliveryAttempt(Timestamps, db.Model):
+    """What the driver reported for one attempt at a stop (issue #12, item 2): a
+    proof of delivery (recipient, photos, signature, position) or a failed attempt
+    (reason, photo, note). Written once per (stop, attempt): a second device
+    reporting the same attempt is answered with this row's `result`. `decision` is
+    the dispatcher's answer to a failed attempt."""
+    __tablename__ = "delivery_attempts"
+    __warehouse_scope__ = "warehouse_id"
+    __table_args__ = (
+        UniqueConstraint("stop_id", "attempt"),
+        CheckConstraint("outcome IN ('delivered', 'failed')", name="outcome"),
+        CheckConstraint("reason IS NULL OR reason IN ('no_one_home', 'refused', "
+                        "'wrong_address', 'damaged')", name="reason"),
+        CheckConstraint("decision IS NULL OR decision IN ('reschedule', 'return')",
+                        name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    stop_id: Mapped[int] = mapped_column(ForeignKey("route_stops.id", ondelete="CASCADE"),
+                                         index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    route_id: Mapped[int | None] = mapped_column(Integer)
+    shipment_id: Mapped[int | None] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(12))
+    recipient_name: Mapped[str] = mapped_column(String(120), default="")
+    photo_hashes: Mapped[list] = mapped_column(JSON, default=list)
+    signature_hash: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The answer the first report got, given again to any later report of it.
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    decision: Mapped[str | None] = mapped_column(String(12))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def hashes(self) -> list[str]:
+        return list(self.photo_hashes or []) + ([self.signature_hash]
+                                                if self.signature_hash else [])
+
+
+class ProofFile(db.Model):
+    """A photo or signature, stored by its sha256 (proof.py's storage): uploaded
+    apart from the mutation that names it, in either order."""
+    __tablename__ = "proof_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

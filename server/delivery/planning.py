@@ -610,10 +610,17 @@ def plan_day(session, warehouse, day, *, time_limit_s: float | None = None):
     kept_ids = [r.id for r in kept]
     drafts = select(Route.id).where(Route.warehouse_id == warehouse.id, Route.date == day,
                                     Route.status == "draft")
+    # A stop rescheduled after a failed attempt (attempt > 1, proof.py) is kept: its
+    # shipment has left the labelled state, so it is planned again from its row.
     session.execute(delete(RouteStop).where(
-        RouteStop.route_id.in_(drafts) | (
+        (RouteStop.route_id.in_(drafts) & (RouteStop.attempt <= 1)) | (
             RouteStop.route_id.is_(None) & (RouteStop.warehouse_id == warehouse.id)
-            & (RouteStop.date == day))).execution_options(synchronize_session=False))
+            & (RouteStop.date == day) & (RouteStop.attempt <= 1)))
+        .execution_options(synchronize_session=False))
+    session.execute(RouteStop.__table__.update().where(
+        RouteStop.route_id.in_(drafts)).values(route_id=None, sequence=0,
+                                               status="unassigned")
+        .execution_options(synchronize_session=False))
     session.execute(delete(Route).where(Route.id.in_(drafts))
                     .execution_options(synchronize_session=False))
     session.expire_all()
@@ -647,6 +654,9 @@ def plan_day(session, warehouse, day, *, time_limit_s: float | None = None):
     origin = day_origin(warehouse, day)
     fields = [_shipment_stop(s, warehouse, day, origin, lines_by_order) for s in shipments]
     rows = [RouteStop(warehouse_id=warehouse.id, date=day, **f) for f in fields]
+    rows += session.scalars(select(RouteStop).where(
+        RouteStop.warehouse_id == warehouse.id, RouteStop.date == day,
+        RouteStop.route_id.is_(None), RouteStop.attempt > 1).order_by(RouteStop.id)).all()
     inputs = [Stop(i, r.latitude, r.longitude, volume_ml=math.ceil(r.volume_l * 1000),
                    weight_g=r.weight_g, service_s=r.service_minutes * 60,
                    window_start=seconds_at(origin, r.window_start),

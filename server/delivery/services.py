@@ -49,20 +49,20 @@ def own_fleet_service(session: Session):
 def _check_vehicle(attrs: dict, current: Vehicle | None = None) -> None:
     for key in ("shift_start", "shift_end"):
         if key in attrs and not HHMM.match(str(attrs[key])):
-            raise InvalidInput(key, "must be a time HH:MM")
+            raise InvalidInput(key, message("must be a time HH:MM"))
     start = attrs.get("shift_start", current.shift_start if current else "08:00")
     end = attrs.get("shift_end", current.shift_end if current else "18:00")
     if start >= end:
-        raise InvalidInput("shift_end", "must be after shift_start")
+        raise InvalidInput("shift_end", message("must be after shift_start"))
     if "crew" in attrs and attrs["crew"] not in (1, 2):
-        raise InvalidInput("crew", "must be 1 or 2")
+        raise InvalidInput("crew", message("must be 1 or 2"))
 
 
 def create_vehicle(session: Session, warehouse, **attrs) -> Vehicle:
     _check_vehicle(attrs)
     if session.scalar(select(Vehicle.id).where(Vehicle.warehouse_id == warehouse.id,
                                                Vehicle.name == attrs["name"])):
-        raise Conflict(f"Van {attrs['name']} exists", fields={"name": ["already exists"]})
+        raise Conflict(message("Van %(name)s exists", name=attrs['name']), fields={"name": ["already exists"]})
     van = Vehicle(warehouse_id=warehouse.id, **{k: v for k, v in attrs.items()
                                                  if k in VEHICLE_FIELDS})
     session.add(van)
@@ -75,7 +75,7 @@ def update_vehicle(session: Session, van: Vehicle, **attrs) -> Vehicle:
     if "name" in attrs and attrs["name"] != van.name and session.scalar(
             select(Vehicle.id).where(Vehicle.warehouse_id == van.warehouse_id,
                                      Vehicle.name == attrs["name"])):
-        raise Conflict(f"Van {attrs['name']} exists", fields={"name": ["already exists"]})
+        raise Conflict(message("Van %(name)s exists", name=attrs['name']), fields={"name": ["already exists"]})
     for key, value in attrs.items():
         if key in VEHICLE_FIELDS:
             setattr(van, key, value)
@@ -140,18 +140,18 @@ def move_stop(session: Session, stop: RouteStop, to_route: Route, position: int 
     crew or a shift, as Onfleet allows it: the answer warns of each. Returns (the
     routes changed, warnings). Routes already done cannot change."""
     if to_route.warehouse_id != stop.warehouse_id or to_route.date != stop.date:
-        raise InvalidInput("to_route_id", "must be a route of the same warehouse and day")
+        raise InvalidInput("to_route_id", message("must be a route of the same warehouse and day"))
     for route in {r for r in (stop.route, to_route) if r is not None}:
         if route.status == "done":
-            raise Conflict(f"Route {route.id} is done", fields={"to_route_id": ["is done"]})
+            raise Conflict(message("Route %(id)s is done", id=route.id), fields={"to_route_id": ["is done"]})
     if stop.status not in ("planned", "unassigned"):
-        raise Conflict(f"Stop {stop.id} is {stop.status}", fields={"stop_id": [stop.status]})
+        raise Conflict(message("Stop %(id)s is %(status)s", id=stop.id, status=stop.status), fields={"stop_id": [stop.status]})
     old = stop.route
     others = [s for s in sorted(to_route.stops, key=lambda s: s.sequence) if s.id != stop.id]
     if position is None:
         position = len(others) + 1
     if not 1 <= position <= len(others) + 1:
-        raise InvalidInput("position", f"must be between 1 and {len(others) + 1}")
+        raise InvalidInput("position", message("must be between 1 and %(n)s", n=len(others) + 1))
     if old is not None and old is not to_route:
         old.stops.remove(stop)
     others.insert(position - 1, stop)
@@ -175,15 +175,19 @@ def set_route(session: Session, route: Route, *, status: str | None = None,
     from ..auth.models import User
     if status is not None and status != route.status:
         if status not in ROUTE_STATUSES or status not in NEXT_STATUS[route.status]:
-            raise Conflict(f"Route {route.id} cannot go from {route.status} to {status}",
+            raise Conflict(message("Route %(id)s cannot go from %(now)s to %(wanted)s",
+                                   id=route.id, now=route.status, wanted=status),
                            fields={"status": [f"cannot follow {route.status}"]})
         route.status = status
+        if status == "dispatched":
+            from .proof import route_dispatched
+            route_dispatched(session, route)  # its orders are out for delivery
     if driver_given:
         if driver_id is not None:
             driver = session.get(User, driver_id)
             if driver is None or driver.role != "driver" or \
                     route.warehouse_id not in set(driver.warehouse_ids):
-                raise InvalidInput("driver_id", "must be a driver of the route's warehouse")
+                raise InvalidInput("driver_id", message("must be a driver of the route's warehouse"))
         route.driver_id = driver_id
     session.flush()
     return route

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..models_base import Timestamps, UTCDateTime, utcnow
 
-KINDS = ("shipped", "out_for_delivery", "delivered", "failed_attempt", "delayed")
+# "reply": a person's templated reply from customer service (server/customer_service),
+# about the order, with no shipment.
+KINDS = ("shipped", "out_for_delivery", "delivered", "failed_attempt", "delayed", "reply")
 CHANNELS = ("email", "sms")
 STATUSES = ("queued", "sent", "failed", "suppressed", "held")
 
@@ -46,7 +48,8 @@ class Notification(Timestamps, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id",
+                                                               ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(8))
     # An e-mail address, or a phone number in E.164 (+12135550101).
