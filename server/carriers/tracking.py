@@ -59,6 +59,9 @@ STATUS_MAP = {
     "cancelled": "cancelled",
 }
 DONE = ("delivered", "returned", "cancelled")
+# A shipment's statuses that mean it has left the building.
+LEFT_THE_DOCK = frozenset({"in_transit", "out_for_delivery", "delivered", "failed_attempt",
+                           "returned"})
 # Said on the order's history when a shipment reaches these.
 ORDER_NOTES = {"in_transit": N_("in transit"), "out_for_delivery": N_("out for delivery"),
                "failed_attempt": N_("delivery attempt failed"), "delivered": N_("delivered"),
@@ -229,6 +232,10 @@ def _move_order(session: Session, shipment: Shipment, event: ShipmentEvent) -> N
         note = message("%(note)s - %(detail)s", note=note, detail=event.message[:1400])
     data = {"shipment_id": shipment.id, "status": event.status,
             "occurred_at": event.occurred_at.isoformat()}
+    if order.status == "packed" and event.status in LEFT_THE_DOCK:
+        # The carrier (or our own van) has it: a parcel scanned on its way left the
+        # dock even if nobody pressed "shipped" (a booking, a van loaded at dawn).
+        transition(session, order, "shipped", message("handed to the carrier"), data=data)
     if event.status == "delivered":
         live = [s for s in order.shipments if s.status != "cancelled"]
         if all(s.status == "delivered" for s in live) and \
