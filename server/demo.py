@@ -158,7 +158,98 @@ def seed(rng_seed: int = 2026) -> bool:
                 role="seller", seller=sellers[1], name="Zhang Min", locale="zh-CN")
     create_user(db.session, email="picker@demo.haicang", password=DEMO_PASSWORD,
                 role="picker", warehouses=[warehouses[0]], name="Maria Lopez", locale="es")
-    create_user(db.session, email="driver@demo.haicang", password=DEMO_PASSWORD,
-                role="driver", warehouses=[warehouses[0]], name="Sam Driver")
+    driver = create_user(db.session, email="driver@demo.haicang", password=DEMO_PASSWORD,
+                         role="driver", warehouses=[warehouses[0]], name="Sam Driver")
+    db.session.flush()
+    _demo_route(warehouses[0], driver)
     db.session.commit()
     return True
+
+
+# Near the Ontario CA warehouse: the demo driver's stops today (own fleet).
+DEMO_STOPS = [
+    ("Olivia Park", "1200 N Euclid Ave", "Upland", "91786", 34.1080, -117.6510,
+     "+1 909 555 0141", "Gate code 4321; leave with the front desk if out"),
+    ("Marco Ruiz", "455 W Foothill Blvd", "Claremont", "91711", 34.1070, -117.7200,
+     "+1 909 555 0152", ""),
+    ("Mei Huang", "8800 Haven Ave", "Rancho Cucamonga", "91730", 34.0930, -117.5780,
+     "+1 909 555 0163", "Call on arrival"),
+    ("Tom Becker", "1500 S Grove Ave", "Ontario", "91761", 34.0470, -117.6290,
+     "+1 909 555 0174", "Two flights of stairs"),
+]
+
+
+def _demo_route(warehouse, driver) -> None:
+    """Today's dispatched route for the demo driver: a few orders of LAX1 stock,
+    allocated, picked and labelled for the own fleet, planned on a van and sent out
+    (the same services as a dispatcher's day; planning.plan_day)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from .carriers import labels
+    from .carriers.models import Parcel, Shipment
+    from .delivery import planning
+    from .delivery.services import create_vehicle, own_fleet_service, set_route
+    from .i18n import message
+    from .inventory.models import Stock
+    from .orders import fulfilment
+    from .orders.services import transition
+
+    service = own_fleet_service(db.session)
+    van = create_vehicle(db.session, warehouse, name="Van 1", plate="8HCV001",
+                         capacity_volume_l=9000, capacity_weight_kg=900, crew=2,
+                         shift_start="00:00", shift_end="23:59")
+    # SKUs with stock in this warehouse only: the order allocates here, nowhere else.
+    skus = db.session.scalars(
+        select(Sku).join(Stock, Stock.sku_id == Sku.id)
+        .where(Stock.warehouse_id == warehouse.id, Stock.on_hand - Stock.reserved >= 2,
+               Sku.weight_g < 5000)
+        .order_by(Sku.id).distinct()).all()
+    day = datetime.now(ZoneInfo(warehouse.timezone)).date()  # today where the van is
+    orders = []
+    for n, (name, street, city, zip_, lat, lon, phone, notes) in enumerate(DEMO_STOPS):
+        order = None
+        for sku in skus[n * 3:]:
+            candidate = create_order(
+                db.session, seller_id=sku.seller_id, channel="shopify", account_key="demo",
+                external_id=f"SHO-VAN-{2001 + n}-{sku.id}",
+                ship_to={"name": name, "address1": street, "city": city, "state": "CA",
+                         "zip": zip_, "phone": phone},
+                lines=[{"sku_id": sku.id, "quantity": 1, "unit_price_cents": sku.price_cents}])
+            allocate_order(db.session, candidate.id)
+            if candidate.status == "allocated" and all(
+                    a.warehouse_id == warehouse.id for a in candidate.allocations):
+                order = candidate
+                break
+        if order is None:
+            continue
+        fulfilment.release_to_floor(db.session, order)
+        fulfilment.pick_order(db.session, order)
+        parcels = fulfilment.parcels_for(db.session, order, list(order.allocations))
+        to = {"name": name, "address1": street, "city": city, "state": "CA", "zip": zip_,
+              "phone": phone, "latitude": lat, "longitude": lon, "notes": notes}
+        shipment = Shipment(order_id=order.id, seller_id=order.seller_id,
+                            warehouse_id=warehouse.id, service_id=service.id,
+                            status="labelled", reference=f"shopify:{order.external_id}",
+                            zone=1, cost_cents=0, ship_date=day, delivery_date=day,
+                            ship_to=to, provider="builtin")
+        db.session.add(shipment)
+        db.session.flush()
+        for number, p in enumerate(parcels, start=1):
+            shipment.parcels.append(Parcel(
+                seller_id=order.seller_id, warehouse_id=warehouse.id, number=number,
+                tracking_number=labels.tracking_number_for(service, shipment.id, number),
+                weight_g=p["weight_g"], length_mm=p["length_mm"], width_mm=p["width_mm"],
+                height_mm=p["height_mm"], billable_weight_g=p["weight_g"], cost_cents=0))
+        shipment.tracking_number = shipment.parcels[0].tracking_number
+        db.session.flush()
+        transition(db.session, order, "packed", message("packed and labelled"))
+        orders.append(order)
+    routes, _unassigned = planning.plan_day(db.session, warehouse, day, time_limit_s=1)
+    for order in orders:
+        fulfilment.ship_order(db.session, order)  # loaded on the van
+    for route in routes:
+        set_route(db.session, route, status="planned", driver_id=driver.id, driver_given=True)
+        set_route(db.session, route, status="dispatched")
+    db.session.flush()
+    assert van.id

@@ -297,3 +297,28 @@ def test_eight_devices_confirming_one_stop_at_once_on_postgresql(pg_app):
             ShipmentEvent.shipment_id == shipment_id,
             ShipmentEvent.status == "delivered")) == 1
         s.remove()
+
+
+def test_the_tracking_page_shows_who_signed_and_the_photo(client, world, db_session):
+    """Once the driver's confirmation and its photo have arrived, does the customer's
+    tracking page say who signed (first name only) and show the photo, served by
+    the page's token, while another order's token cannot fetch it?"""
+    route = van_with_stops(db_session, world.wh1, world.seller_a, world.users["driver1"], n=2,
+                           with_order=True)
+    db_session.commit()
+    stop, other = route.stops
+    driver = world.headers["driver1"]
+    _push(client, driver, "van-phone-page", [mutation(
+        1, "delivery.confirm", stop_id=stop.id, recipient_name="Ann Lee",
+        photo_hashes=[sha(JPEG)])])
+    assert _upload(client, driver, JPEG, "image/jpeg").status_code == 200
+    token = db_session.get(Order, stop.order_id).tracking_token
+    page = client.get(f"/t/{token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Ann" in html and "Lee" not in html
+    assert f"/t/{token}/photo/{sha(JPEG)}" in html
+    photo = client.get(f"/t/{token}/photo/{sha(JPEG)}")
+    assert photo.status_code == 200 and photo.data == JPEG
+    stranger = db_session.get(Order, other.order_id).tracking_token
+    assert client.get(f"/t/{stranger}/photo/{sha(JPEG)}").status_code == 404

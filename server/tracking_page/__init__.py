@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel import dates as babel_dates
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, current_app, make_response, redirect, render_template,
+                   request, url_for)
 from flask_babel import format_date
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
@@ -139,6 +140,19 @@ def page(token):
         stages=services.STAGES, stage_names=services.STAGE_NAMES,
         headlines=services.HEADLINES, explanations=services.EXPLANATIONS,
         statuses=services.STATUSES))
+
+
+@bp.route("/t/<token>/photo/<sha256>")
+@public
+def proof_photo(token, sha256):
+    """The proof-of-delivery picture of the order of `token` (no other file)."""
+    found = services.proof_file(db.session, token, sha256)
+    if found is None:
+        return not_found()
+    body, content_type = found
+    return Response(body, mimetype=content_type, headers={
+        "Cache-Control": "private, max-age=86400, immutable",
+        "X-Content-Type-Options": "nosniff"})
 
 
 def _form(errors=None, number="", zip_code="", status=200, message=None):

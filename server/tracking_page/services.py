@@ -22,10 +22,9 @@ shipment) it is the carrier's estimate ("Estimated by the carrier"); otherwise i
 is what the label's rate said, or, when the shipment holds no date, the rate card's
 transit days for its zone counted from the ship date ("Expected").
 
-Proof of delivery: today the delivered event itself (when and where, and the
-carrier's words). The driver app (issue #12) will add a photo or a signature:
-`proof_of_delivery()` is the one place to add them; the template shows whatever it
-returns.
+Proof of delivery: the delivered event itself (when and where, and the carrier's
+words), and for the own vans the driver's proof (issue #12): who signed and the
+photo or signature, served only through the order's own token (`proof_file`).
 """
 from __future__ import annotations
 
@@ -200,15 +199,58 @@ def rate_card_eta(ship_date: date | None, transit_days_by_zone, zone) -> date | 
     return add_business_days(ship_date, days)
 
 
-def proof_of_delivery(events: list[Event]) -> dict | None:
-    """What proves delivery: today the carrier's delivered event (its time, place and
-    words). Issue #12's driver app adds `photo_url` and `signed_by` here; the
-    template shows them when they are set."""
+def proof_of_delivery(events: list[Event], driver: dict | None = None,
+                      token: str = "") -> dict | None:
+    """What proves delivery: the delivered event (its time, place and words) and,
+    for the warehouse's own vans, the driver's proof: who signed (the first name
+    only: nothing the customer does not know) and the photo, or else the signature,
+    served through the page's own token (`proof_file`)."""
     delivered = next((e for e in events if e.status == "delivered"), None)
     if delivered is None:
         return None
-    return {"at": delivered.occurred_at, "location": delivered.location,
-            "message": delivered.message, "photo_url": None, "signed_by": None}
+    out = {"at": delivered.occurred_at, "location": delivered.location,
+           "message": delivered.message, "photo_url": None, "signed_by": None}
+    if driver:
+        out["signed_by"] = (driver["recipient_name"] or "").split(" ")[0] or None
+        picture = driver["picture"]
+        if picture:
+            out["photo_url"] = f"{tracking_path(token)}/photo/{picture}"
+    return out
+
+
+def _driver_proofs(session: Session, shipment_ids: list[int]) -> dict[int, dict]:
+    """The own vans' delivered attempts of these shipments: recipient and the first
+    picture (photo, else signature) whose file has arrived."""
+    from ..delivery.models import DeliveryAttempt, ProofFile
+    rows = session.execute(select(DeliveryAttempt.shipment_id, DeliveryAttempt.recipient_name,
+                                  DeliveryAttempt.photo_hashes, DeliveryAttempt.signature_hash)
+                           .where(DeliveryAttempt.shipment_id.in_(shipment_ids),
+                                  DeliveryAttempt.outcome == "delivered")).all()
+    wanted = {h for r in rows for h in [*(r.photo_hashes or []), r.signature_hash] if h}
+    have = set(session.scalars(select(ProofFile.sha256).where(
+        ProofFile.sha256.in_(wanted)))) if wanted else set()
+    return {r.shipment_id: {"recipient_name": r.recipient_name, "picture": next(
+        (h for h in [*(r.photo_hashes or []), r.signature_hash] if h in have), None)}
+        for r in rows}
+
+
+def proof_file(session: Session, token: str, sha256: str) -> tuple[bytes, str] | None:
+    """A proof picture for the page of `token`: only one that the order's own
+    delivered attempts name (bytes, content type); None otherwise."""
+    from ..delivery import proof
+    from ..delivery.models import DeliveryAttempt, ProofFile
+    if not isinstance(token, str) or not TOKEN_RE.match(token) or \
+            not proof.SHA256.match(sha256 or ""):
+        return None
+    attempts = session.execute(
+        select(DeliveryAttempt.photo_hashes, DeliveryAttempt.signature_hash)
+        .join(Order, Order.id == DeliveryAttempt.order_id)
+        .where(Order.tracking_token == token, DeliveryAttempt.outcome == "delivered")).all()
+    if not any(sha256 in [*(a.photo_hashes or []), a.signature_hash] for a in attempts):
+        return None
+    row = session.get(ProofFile, sha256)
+    body = proof.storage().get(sha256) if row is not None else None
+    return (body, row.content_type) if body is not None else None
 
 
 def _timezone(zip_code: str) -> str:
@@ -280,12 +322,15 @@ def load(session: Session, token: str, today: date | None = None) -> TrackingVie
                                      ev.message or ""))
             if ev.est_delivery_date is not None:
                 carrier_estimated.add(ev.shipment_id)
+    delivered = [i for i, v in shipments.items() if v.status == "delivered"]
+    drivers = _driver_proofs(session, delivered) if delivered else {}
     for view in shipments.values():
         if view.id in carrier_estimated:
             view.eta_source = "carrier"
         if view.eta is None:
             view.eta_source = None
-        view.proof = proof_of_delivery(view.events) if view.status == "delivered" else None
+        view.proof = proof_of_delivery(view.events, drivers.get(view.id), token) \
+            if view.status == "delivered" else None
 
     tz = _timezone(first.ship_to_zip)
     today = today or utcnow().astimezone(ZoneInfo(tz)).date()

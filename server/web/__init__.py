@@ -120,8 +120,10 @@ def _safe_next(target: str | None) -> str:
 FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "pack", "exceptions")
 # Marketplace accounts, held orders to fix, dead letters (static/src/channels.js).
 CHANNEL_SCREENS = ("channels", "held", "deadletters")
-SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *FLOOR),
-           "seller": ("home", "orders", "order", *CHANNEL_SCREENS),
+# Customer service and large-item booking (static/src/service.js, booking.js).
+DESK_SCREENS = ("service", "booking")
+SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *DESK_SCREENS, *FLOOR),
+           "seller": ("home", "orders", "order", *CHANNEL_SCREENS, *DESK_SCREENS),
            "picker": ("home", *FLOOR), "driver": ("home",)}
 
 
@@ -161,7 +163,8 @@ def _shell(screen: str, status: int = 200, **context):
     title_key = {"home": f"{role}.title", "orders": "orders.title", "order": "order.title",
                  "stock": "stock.title", "tasks": "floor.tasks_title",
                  "channels": "channels.title", "held": "held.title",
-                 "deadletters": "dead.title"}.get(
+                 "deadletters": "dead.title", "service": "service.title",
+                 "booking": "booking.title"}.get(
         screen, f"floor.{screen}_title")
     context.setdefault("task_id", None)
     page = render_template("app.html", user=current_user, role=role, boot=boot,
@@ -238,6 +241,27 @@ def channels(sub):
     if screen not in SCREENS[_role()]:
         return redirect(url_for("web.home"))
     return _shell(screen)
+
+
+# -- customer service and booking (sellers and admins): painted empty, filled by
+#    static/src/service.js and static/src/booking.js from the API.
+
+@bp.route("/service")
+@roles_required("admin", "seller")
+def service():
+    """Customer service: search an order, its timeline, reply to the customer."""
+    if "service" not in SCREENS[_role()]:
+        return redirect(url_for("web.home"))
+    return _shell("service")
+
+
+@bp.route("/booking")
+@roles_required("admin", "seller")
+def booking():
+    """Book a large-item delivery: compare every option, book one."""
+    if "booking" not in SCREENS[_role()]:
+        return redirect(url_for("web.home"))
+    return _shell("booking")
 
 
 # -- the floor (pickers and admins): one shell, each screen painted empty and filled

@@ -13,6 +13,8 @@ import { bindLanguageSwitch } from './langswitch.js';
 import { isOnline, onNetworkChange, watchNetwork } from './net.js';
 import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
 import { channelsScreen, deadLettersScreen, heldScreen } from './channels.js';
+import { serviceScreen } from './service.js';
+import { bookingScreen } from './booking.js';
 import {
   countScreen, exceptionsScreen, moveScreen, packScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
 } from './floor.js';
@@ -30,8 +32,11 @@ const TITLES = {
   pack: 'floor.pack_title',
   exceptions: 'floor.exceptions_title',
   channels: 'channels.title', held: 'held.title', deadletters: 'dead.title',
+  service: 'service.title', booking: 'booking.title',
 };
 const FLOOR = (boot.screens || []).includes('tasks');
+// The driver's proofs go through the same outbox (static/src/driver/).
+const OUTBOX = FLOOR || boot.role === 'driver';
 
 setLocale(pickLocale(boot.locale));
 applyTranslations();
@@ -68,11 +73,13 @@ const router = createRouter({
     channels: (root) => channelsScreen(boot, root),
     held: (root) => heldScreen(boot, root),
     deadletters: (root) => deadLettersScreen(boot, root),
+    service: (root) => serviceScreen(boot, root),
+    booking: (root) => bookingScreen(boot, root),
   },
 });
 boot.router = router;
 // The floor's outbox: pushed now, and whenever the network comes back.
-if (FLOOR) startSync(boot.id);
+if (OUTBOX) startSync(boot.id);
 router.start();
 
 bindLanguageSwitch({
@@ -108,7 +115,7 @@ document.addEventListener('click', (event) => {
 
 document.getElementById('logout').addEventListener('click', async (event) => {
   const button = event.currentTarget;
-  if (FLOOR) {
+  if (OUTBOX) {
     // A shared handheld: scans not yet sent stay, under this person, for their next
     // log-in on this device; say so before leaving.
     if (isOnline()) await syncNow().catch(() => {});
@@ -119,7 +126,7 @@ document.getElementById('logout').addEventListener('click', async (event) => {
   button.textContent = t('nav.logging_out');
   try {
     await api('/api/auth/logout', { method: 'POST' });
-    if (FLOOR) await leaveUser();
+    if (OUTBOX) await leaveUser();
     // A shared handheld: the next person must not see this one's saved data.
     await forgetUserData();
     location.replace('/login');

@@ -6,12 +6,14 @@
 //   tasks       open tasks of my warehouse, as the last pull gave them
 //   stock       stock rows of my scope, as the last pull gave them
 //   task_lines  a pick task with its lines in walking order (GET /api/tasks/<id>)
+//   proof_files the driver's photos and signatures by sha256, {sha256, user_id, type,
+//               blob, uploaded}, kept until the server has them (driver/store.js)
 import { openDB } from 'idb';
 
 let dbPromise = null;
 
 export function db() {
-  dbPromise = dbPromise || openDB('haicang', 3, {
+  dbPromise = dbPromise || openDB('haicang', 4, {
     async upgrade(database, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         const scans = database.createObjectStore('scans', { keyPath: 'id', autoIncrement: true });
@@ -33,6 +35,10 @@ export function db() {
         outbox.createIndex('by_status', 'status');
         outbox.createIndex('by_user_status', ['user_id', 'status']);
         for (const row of old) await outbox.put({ ...row, user_id: 0 });
+      }
+      if (oldVersion < 4) {
+        const files = database.createObjectStore('proof_files', { keyPath: 'sha256' });
+        files.createIndex('by_uploaded', 'uploaded');
       }
     },
     blocking() {

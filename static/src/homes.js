@@ -166,8 +166,6 @@ export const sellerHome = stockScreen;
 
 export { pickerHome } from './floor/home.js';
 
-// -- driver: today's route (none yet) ----------------------------------------------
+// -- driver: today's route, offline (static/src/driver/home.js) ----------------------
 
-export function driverHome() {
-  return {};
-}
+export { driverHome } from './driver/home.js';

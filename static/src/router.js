@@ -13,6 +13,8 @@ const ROUTES = [
   { name: 'channels', re: /^\/channels\/?$/ },
   { name: 'held', re: /^\/channels\/exceptions\/?$/ },
   { name: 'deadletters', re: /^\/channels\/dead-letters\/?$/ },
+  { name: 'service', re: /^\/service\/?$/ },
+  { name: 'booking', re: /^\/booking\/?$/ },
   { name: 'tasks', re: /^\/floor\/?$/ },
   { name: 'pick', re: /^\/floor\/pick\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
   { name: 'receive', re: /^\/floor\/receive\/?$/ },

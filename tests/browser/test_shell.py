@@ -181,7 +181,7 @@ def test_each_role_gets_its_own_home(live_server, chromium, artifacts):
     page.screenshot(path=str(artifacts / "admin-home-360.png"))
     context.close()
 
-    # Driver: today's route, empty for now.
+    # Driver: today's route (the demo's dispatched van), the next stop large.
     context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                    locale="en-US")
     page = context.new_page()
@@ -189,6 +189,10 @@ def test_each_role_gets_its_own_home(live_server, chromium, artifacts):
     expect(page.locator("#home")).to_have_attribute("data-role", "driver")
     expect(page.locator("#home h1")).to_have_text(I18N["en"]["driver.title"])
     expect(page.locator("#route-empty")).to_contain_text(I18N["en"]["driver.empty"])
+    expect(page.locator(".stop-row").first).to_be_visible()
+    expect(page.locator("#route-empty")).to_be_hidden()
+    expect(page.locator('[data-part="stop"] [data-part="stop-kicker"]')).to_have_text(
+        I18N["en"]["driver.next_stop"])
     expect(page.locator("#stock-list")).to_have_count(0)
     page.screenshot(path=str(artifacts / "driver-home-360.png"))
     context.close()
