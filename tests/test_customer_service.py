@@ -110,3 +110,25 @@ def test_search_takes_a_bounded_number_of_statements(client, db_session, world,
     assert len(_hits(client, world, "Ann")) >= 4
     searching = [s for s in sql_counter if "orders" in s and "SELECT" in s.upper()]
     assert len(searching) <= 4, searching
+
+
+def test_a_retried_send_with_the_same_ref_sends_once(client, db_session, world, ep_warehouse,
+                                                     smtp):
+    """When the screen's request is retried (the answer was lost), does the same
+    client_ref answer the reply already sent, with one e-mail and one event?"""
+    order, _shipment = shipped(db_session, world, number="CS-REF")
+    before = len(smtp.messages)
+    h = world.headers["seller_a"]
+    body = {"template": "where_is_my_order", "channel": "email", "client_ref": "reply-0001abcd"}
+    first = client.post(f"/api/service/orders/{order.id}/replies", json=body, headers=h)
+    again = client.post(f"/api/service/orders/{order.id}/replies", json=body, headers=h)
+    assert first.status_code == again.status_code == 201, again.get_json()
+    assert again.get_json()["notification_id"] == first.get_json()["notification_id"]
+    assert again.get_json()["already_sent"] is True
+    assert len(smtp.messages) == before + 1
+    other = client.post(f"/api/service/orders/{order.id}/replies", headers=h,
+                        json={**body, "client_ref": "reply-0002abcd"})
+    assert other.get_json()["notification_id"] != first.get_json()["notification_id"]
+    short = client.post(f"/api/service/orders/{order.id}/replies", headers=h,
+                        json={**body, "client_ref": "x"})
+    assert short.status_code == 422 and "client_ref" in short.get_json()["fields"]

@@ -1,8 +1,10 @@
 """Self-service booking of a large-item delivery: thin routes over services.py.
 Roles: admin and seller. A seller books for its own account; an admin for a
 walk-in customer names the account (`seller_id`, required)."""
+import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import fields
 from sqlalchemy import select
 
 from ..api import roles_required
@@ -15,6 +17,55 @@ from .models import Booking
 
 blp = Blueprint("booking", __name__, url_prefix="/api",
                 description="Self-service booking of a large-item delivery")
+
+
+class OptionSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    kind = fields.String(metadata={"description": "own_fleet, carrier"})
+    code = fields.String()
+    name = fields.String()
+    price_cents = fields.Integer(allow_none=True)
+    transit_days = fields.Integer(allow_none=True)
+    delivery_date = fields.String(allow_none=True)
+    possible = fields.Boolean()
+    why = fields.String(allow_none=True, metadata={"description": "translated"})
+    windows = fields.List(fields.Dict(), metadata={"description": "own fleet: free days"})
+
+
+class QuoteSchema(ma.Schema):
+    item = fields.Dict()
+    warehouse_id = fields.Integer()
+    pickup_address = fields.Dict(allow_none=True)
+    destination = fields.Dict()
+    wanted_date = fields.String()
+    needs_two = fields.Boolean()
+    options = fields.List(fields.Nested(OptionSchema))
+    summary = fields.String(allow_none=True)
+
+
+class BookingSchema(ma.Schema):
+    id = fields.Integer()
+    seller_id = fields.Integer()
+    warehouse_id = fields.Integer()
+    order_id = fields.Integer(allow_none=True)
+    shipment_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    service_code = fields.String()
+    price_cents = fields.Integer(allow_none=True)
+    delivery_date = fields.String(allow_none=True)
+    item = fields.Dict()
+    pickup = fields.Dict(allow_none=True)
+    destination = fields.Dict()
+    tracking_number = fields.String(allow_none=True)
+    tracking_url = fields.String(allow_none=True)
+    order_url = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+
+
+class BookingPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(BookingSchema))
 
 
 def _body() -> dict:
@@ -36,6 +87,7 @@ def _rendered(quoted: dict) -> dict:
 
 @blp.route("/bookings/quote", methods=["POST"])
 @roles_required("admin", "seller")
+@blp.response(200, QuoteSchema)
 def quote_booking():
     """Every way to carry an item {item: {length_cm, width_cm, height_cm, weight_kg,
     pieces, description}, pickup: {warehouse_id, address?}, destination: {address
@@ -50,6 +102,7 @@ def quote_booking():
 
 @blp.route("/bookings", methods=["POST"])
 @roles_required("admin", "seller")
+@blp.response(201, BookingSchema)
 def create_booking():
     """Book one option (`option`: its code) of the quote for the same input: an
     order and a shipment; own fleet on `delivery_date` (one of its free days), a
@@ -66,11 +119,12 @@ def create_booking():
                             delivery_date=body.get("delivery_date"),
                             user_id=principal().id)
     db.session.commit()
-    return services.booking_view(db.session, booking), 201
+    return services.booking_view(db.session, booking)
 
 
 @blp.route("/bookings")
 @roles_required("admin", "seller")
+@blp.response(200, BookingPageSchema)
 def list_bookings():
     """The bookings the caller may see, newest first (a seller: its own)."""
     rows = db.session.scalars(scoped(Booking).order_by(Booking.id.desc()).limit(200)).all()
@@ -79,6 +133,7 @@ def list_bookings():
 
 @blp.route("/bookings/<int:booking_id>")
 @roles_required("admin", "seller")
+@blp.response(200, BookingSchema)
 def get_booking(booking_id):
     return services.booking_view(db.session, get_scoped(Booking, booking_id,
                                                         what="booking"))

@@ -66,7 +66,8 @@ def send(args, order_id):
     customer opted out of the channel."""
     order = get_scoped(Order, order_id, what="order")
     result = services.send_reply(db.session, order, args["template"], args["channel"],
-                                 args["note"], user_id=principal().id)
+                                 args["note"], user_id=principal().id,
+                                 client_ref=args["client_ref"])
     db.session.commit()
     return result
 

@@ -50,6 +50,9 @@ class ReplyArgs(ma.Schema):
     template = fields.String(required=True, validate=validate.OneOf(TEMPLATES))
     channel = fields.String(required=True, validate=validate.OneOf(("email", "sms")))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
+    client_ref = fields.String(load_default=None, validate=validate.Length(min=8, max=64),
+                               metadata={"description": "one press of Send: a retry with "
+                                         "the same ref answers the reply already sent"})
 
 
 class ReplySchema(ma.Schema):
@@ -63,3 +66,5 @@ class ReplySchema(ma.Schema):
     opted_out = fields.Boolean()
     notification_id = fields.Integer()
     status = fields.String()
+    already_sent = fields.Boolean(metadata={"description": "true: this client_ref was "
+                                            "sent before; nothing new was sent"})

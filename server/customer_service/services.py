@@ -180,13 +180,35 @@ def preview(session: Session, order: Order, template: str, channel: str,
             "opted_out": notify.opted_out(session, channel, address, order.id)}
 
 
+def _sent_before(session: Session, order: Order, client_ref: str) -> dict | None:
+    """The reply already recorded for this order under `client_ref`, as it was sent."""
+    for data in session.scalars(select(OrderEvent.data).where(
+            OrderEvent.order_id == order.id, OrderEvent.kind == "service_reply")):
+        if (data or {}).get("client_ref") == client_ref:
+            row = session.get(Notification, data["notification_id"])
+            return {"template": data["template"], "channel": row.channel,
+                    "recipient": row.recipient, "locale": row.locale,
+                    "subject": row.subject, "body": row.body, "body_html": row.body_html,
+                    "opted_out": False, "notification_id": row.id, "status": row.status,
+                    "already_sent": True}
+    return None
+
+
 def send_reply(session: Session, order: Order, template: str, channel: str,
-               note: str = "", user_id: int | None = None) -> dict:
+               note: str = "", user_id: int | None = None,
+               client_ref: str | None = None) -> dict:
     """Write the reply (a notification of kind 'reply' and the order event "Reply
     sent: ...") and queue its sending after the commit, through the notifications'
     job (retry, opt-out checked again when it is sent). Refuses an opted-out
-    customer with 409."""
+    customer with 409. `client_ref` (the screen's id for one press of Send) makes
+    a retried request answer with the reply already sent instead of a second one:
+    the order row is locked while it is looked for."""
     from flask import current_app
+    if client_ref:
+        session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+        earlier = _sent_before(session, order, client_ref)
+        if earlier is not None:
+            return earlier
     shown = preview(session, order, template, channel, note)
     if shown["opted_out"]:
         raise Conflict(message(N_("The customer opted out of %(channel)s messages"),
@@ -206,7 +228,8 @@ def send_reply(session: Session, order: Order, template: str, channel: str,
                    template=message(content.NAMES[template]),
                    channel=message(CHANNEL_WORDS[channel]), recipient=shown["recipient"]),
            data={"template": template, "channel": channel, "notification_id": row.id,
-                 "locale": shown["locale"], "note": (note or "").strip() or None},
+                 "locale": shown["locale"], "note": (note or "").strip() or None,
+                 "client_ref": client_ref},
            user_id=user_id)
     if status == "queued":
         later(session, "server.notifications.jobs.send_notification", row.id)

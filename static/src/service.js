@@ -46,6 +46,11 @@ function option(value, text) {
   return node;
 }
 
+function newRef() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return 'reply-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function serviceScreen(boot, root) {
   const main = root.querySelector('#service');
   const form = main.querySelector('[data-part="search"]');
@@ -164,6 +169,11 @@ export function serviceScreen(boot, root) {
     let previewSeq = 0;
 
     const body = () => ({ template: template.value, channel: channel.value, note: note.value });
+    let replyRef = null;
+    const forget = () => { replyRef = null; }; // another reply is composed: a new ref
+    template.addEventListener('change', forget);
+    channel.addEventListener('change', forget);
+    note.addEventListener('input', forget);
     function clearErrors() {
       for (const f of [fTemplate, fChannel, fNote]) say(f.error, '');
       channel.removeAttribute('aria-invalid');
@@ -221,8 +231,11 @@ export function serviceScreen(boot, root) {
       send.disabled = true;
       send.textContent = t('service.sending');
       try {
+        // One ref per reply composed: a retry after a lost answer sends nothing twice.
+        replyRef = replyRef || newRef();
         const { data: sent } = await api(`/api/service/orders/${data.order.id}/replies`,
-          { method: 'POST', body: body() });
+          { method: 'POST', body: { ...body(), client_ref: replyRef } });
+        replyRef = null;
         clearErrors();
         toast(t('service.sent', { recipient: sent.recipient }));
         note.value = '';
