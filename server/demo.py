@@ -178,6 +178,16 @@ DEMO_STOPS = [
      "+1 909 555 0174", "Two flights of stairs"),
 ]
 
+# Booked after the van left: waiting for the dispatcher's next plan.
+LATER_STOPS = [
+    ("Grace Kim", "2300 S Archibald Ave", "Ontario", "91761", 34.0290, -117.5930,
+     "+1 909 555 0185", ""),
+    ("Luis Ortega", "700 N Mountain Ave", "Upland", "91786", 34.1030, -117.6740,
+     "+1 909 555 0196", "Side door"),
+    ("Hannah Wu", "1000 W Holt Blvd", "Ontario", "91762", 34.0640, -117.6660,
+     "+1 909 555 0107", ""),
+]
+
 
 def _demo_route(warehouse, driver) -> None:
     """Today's dispatched route for the demo driver: a few orders of LAX1 stock,
@@ -188,8 +198,7 @@ def _demo_route(warehouse, driver) -> None:
 
     from .carriers import labels
     from .carriers.models import Parcel, Shipment
-    from .delivery import planning
-    from .delivery.services import create_vehicle, own_fleet_service, set_route
+    from .delivery.services import create_vehicle, own_fleet_service
     from .i18n import message
     from .inventory.models import Stock
     from .orders import fulfilment
@@ -207,7 +216,15 @@ def _demo_route(warehouse, driver) -> None:
         .order_by(Sku.id).distinct()).all()
     day = datetime.now(ZoneInfo(warehouse.timezone)).date()  # today where the van is
     orders = []
-    for n, (name, street, city, zip_, lat, lon, phone, notes) in enumerate(DEMO_STOPS):
+    for n, (name, street, city, zip_, lat, lon, phone, notes) in enumerate(
+            DEMO_STOPS + LATER_STOPS):
+        if n == len(DEMO_STOPS):
+            _send_out(warehouse, driver, day, orders)
+            # A second van, and what came in after the van left: for the dispatcher
+            # to plan (/dispatch).
+            create_vehicle(db.session, warehouse, name="Van 2", plate="8HCV002",
+                           capacity_volume_l=6000, capacity_weight_kg=600, crew=1,
+                           shift_start="00:00", shift_end="23:59")
         order = None
         for sku in skus[n * 3:]:
             candidate = create_order(
@@ -245,6 +262,16 @@ def _demo_route(warehouse, driver) -> None:
         db.session.flush()
         transition(db.session, order, "packed", message("packed and labelled"))
         orders.append(order)
+    db.session.flush()
+    assert van.id
+
+
+def _send_out(warehouse, driver, day, orders) -> None:
+    """Plan the day's own-fleet shipments so far, give the route to the driver and
+    send the van out (the orders are loaded on it: shipped)."""
+    from .delivery import planning
+    from .delivery.services import set_route
+    from .orders import fulfilment
     routes, _unassigned = planning.plan_day(db.session, warehouse, day, time_limit_s=1)
     for order in orders:
         fulfilment.ship_order(db.session, order)  # loaded on the van
@@ -252,4 +279,3 @@ def _demo_route(warehouse, driver) -> None:
         set_route(db.session, route, status="planned", driver_id=driver.id, driver_given=True)
         set_route(db.session, route, status="dispatched")
     db.session.flush()
-    assert van.id

@@ -122,7 +122,8 @@ FLOOR = ("tasks", "pick", "receive", "move", "count", "ship", "pack", "exception
 CHANNEL_SCREENS = ("channels", "held", "deadletters")
 # Customer service and large-item booking (static/src/service.js, booking.js).
 DESK_SCREENS = ("service", "booking")
-SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *DESK_SCREENS, *FLOOR),
+SCREENS = {"admin": ("home", "orders", "order", "stock", *CHANNEL_SCREENS, *DESK_SCREENS,
+                     "dispatch", *FLOOR),
            "seller": ("home", "orders", "order", *CHANNEL_SCREENS, *DESK_SCREENS),
            "picker": ("home", *FLOOR), "driver": ("home",)}
 
@@ -143,11 +144,19 @@ def _shell(screen: str, status: int = 200, **context):
             "camera_js": asset_url("camera.js"),
             "warehouses": [{"id": w.id, "code": w.code, "name": w.name}
                            for w in current_user.warehouses]}
+    if "dispatch" in SCREENS[role]:
+        from ..auth.models import User
+        from ..extensions import db
+        # The dispatcher gives routes to the drivers of the route's warehouse.
+        boot["drivers"] = [{"id": u.id, "name": u.name or u.email,
+                            "warehouse_ids": [w.id for w in u.warehouses]}
+                           for u in db.session.scalars(select(User).where(
+                               User.role == "driver").order_by(User.id))]
     if "orders" in SCREENS[role]:
         from ..extensions import db
         # The warehouse filter's options and, for an admin, whose order a card is.
         context.setdefault("all_warehouses", [
-            {"id": w.id, "code": w.code, "name": w.name}
+            {"id": w.id, "code": w.code, "name": w.name, "timezone": w.timezone}
             for w in db.session.scalars(select(Warehouse).order_by(Warehouse.code))])
         boot["all_warehouses"] = context["all_warehouses"]
         if role == "admin":
@@ -164,7 +173,7 @@ def _shell(screen: str, status: int = 200, **context):
                  "stock": "stock.title", "tasks": "floor.tasks_title",
                  "channels": "channels.title", "held": "held.title",
                  "deadletters": "dead.title", "service": "service.title",
-                 "booking": "booking.title"}.get(
+                 "booking": "booking.title", "dispatch": "dispatch.title"}.get(
         screen, f"floor.{screen}_title")
     context.setdefault("task_id", None)
     page = render_template("app.html", user=current_user, role=role, boot=boot,
@@ -253,6 +262,13 @@ def service():
     if "service" not in SCREENS[_role()]:
         return redirect(url_for("web.home"))
     return _shell("service")
+
+
+@bp.route("/dispatch")
+@roles_required("admin")
+def dispatch():
+    """The dispatcher's day: plan the vans' routes, move stops, send them out."""
+    return _shell("dispatch")
 
 
 @bp.route("/booking")

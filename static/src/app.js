@@ -15,6 +15,7 @@ import { attentionBanner, orderScreen, ordersScreen } from './orders.js';
 import { channelsScreen, deadLettersScreen, heldScreen } from './channels.js';
 import { serviceScreen } from './service.js';
 import { bookingScreen } from './booking.js';
+import { dispatchScreen } from './dispatch.js';
 import {
   countScreen, exceptionsScreen, moveScreen, packScreen, pickScreen, receiveScreen, shipScreen, tasksScreen,
 } from './floor.js';
@@ -32,7 +33,7 @@ const TITLES = {
   pack: 'floor.pack_title',
   exceptions: 'floor.exceptions_title',
   channels: 'channels.title', held: 'held.title', deadletters: 'dead.title',
-  service: 'service.title', booking: 'booking.title',
+  service: 'service.title', booking: 'booking.title', dispatch: 'dispatch.title',
 };
 const FLOOR = (boot.screens || []).includes('tasks');
 // The driver's proofs go through the same outbox (static/src/driver/).
@@ -75,6 +76,7 @@ const router = createRouter({
     deadletters: (root) => deadLettersScreen(boot, root),
     service: (root) => serviceScreen(boot, root),
     booking: (root) => bookingScreen(boot, root),
+    dispatch: (root) => dispatchScreen(boot, root),
   },
 });
 boot.router = router;

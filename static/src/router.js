@@ -15,6 +15,7 @@ const ROUTES = [
   { name: 'deadletters', re: /^\/channels\/dead-letters\/?$/ },
   { name: 'service', re: /^\/service\/?$/ },
   { name: 'booking', re: /^\/booking\/?$/ },
+  { name: 'dispatch', re: /^\/dispatch\/?$/ },
   { name: 'tasks', re: /^\/floor\/?$/ },
   { name: 'pick', re: /^\/floor\/pick\/(\d+)\/?$/, params: (m) => ({ id: Number(m[1]) }) },
   { name: 'receive', re: /^\/floor\/receive\/?$/ },

@@ -32,7 +32,7 @@ const STATIC_URLS = __PRECACHE__;
 const PAGE_URLS = ['/', '/orders', '/floor', '/login'];
 // The logged-in user's pages, saved by path (their query is the screen's filters):
 // forgotten when the session is gone.
-const USER_PAGE = /^\/(orders(\/\d+)?|stock|service|booking|channels(\/(exceptions|dead-letters))?|floor(\/(pick\/\d+|receive|move|count|ship|pack|exceptions))?)?\/?$/;
+const USER_PAGE = /^\/(orders(\/\d+)?|stock|service|booking|dispatch|channels(\/(exceptions|dead-letters))?|floor(\/(pick\/\d+|receive|move|count|ship|pack|exceptions))?)?\/?$/;
 
 /** The saved copy a path is kept under: /orders/12 is saved as itself. */
 function pageKey(pathname) {

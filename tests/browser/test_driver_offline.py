@@ -1,7 +1,8 @@
 """The driver's app offline, in Debian's chromium at phone size (issue #12, item 2):
-the demo driver opens today's route, loses the network, confirms one stop with a
-photo, a signature and the recipient's name, fails another (no one home), and once
-back online the server has each report exactly once, with every file."""
+the demo driver opens today's route, loses the network, confirms two stops with a
+photo, a signature and the recipient's name (the app reloaded between them), fails a
+third (no one home), and once back online the server has each report exactly once,
+with every file."""
 import io
 import json
 import struct
@@ -97,30 +98,41 @@ def test_driver_confirms_and_fails_stops_offline(live_server, chromium, phone, a
     expect(page.locator("#net-badge")).to_have_attribute("data-state", "offline")
     expect(rows).to_have_count(len(stops))
 
-    # Delivered: photo, signature, name.
-    page.click('[data-part="go-confirm"]')
-    form = page.locator('[data-part="confirm-form"]')
-    expect(form).to_be_visible()
-    form.locator('input[type=file]').set_input_files(
-        {"name": "door.png", "mimeType": "image/png", "buffer": png()})
-    expect(form.locator(".photo-preview")).to_have_count(1)
-    canvas = form.locator('[data-part="signature"]')
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    for i in range(1, 12):
-        page.mouse.move(box["x"] + 20 + i * 20, box["y"] + 40 + (i % 3) * 30)
-    page.mouse.up()
-    form.locator('[data-part="recipient"]').fill("Olivia P.")  # the name on the label first
-    page.screenshot(path=str(artifacts / "driver-confirm-offline-360.png"))
-    form.locator('[data-part="submit"]').click()
-    expect(form).to_be_hidden()
+    # Delivered: photo, signature, name; twice, with a reload between, all offline.
+    def confirm(stop, recipient, shot=None):
+        expect(card).to_have_attribute("data-stop-id", str(stop["id"]))
+        page.click('[data-part="go-confirm"]')
+        form = page.locator('[data-part="confirm-form"]')
+        expect(form).to_be_visible()
+        form.locator('input[type=file]').set_input_files(
+            {"name": "door.png", "mimeType": "image/png", "buffer": png()})
+        expect(form.locator(".photo-preview")).to_have_count(1)
+        canvas = form.locator('[data-part="signature"]')
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + 20, box["y"] + 40)
+        page.mouse.down()
+        for i in range(1, 12):
+            page.mouse.move(box["x"] + 20 + i * 20, box["y"] + 40 + (i % 3) * 30)
+        page.mouse.up()
+        form.locator('[data-part="recipient"]').fill(recipient)
+        if shot:
+            page.screenshot(path=str(artifacts / shot))
+        form.locator('[data-part="submit"]').click()
+        expect(form).to_be_hidden()
+        expect(page.locator(f'.stop-row[data-stop-id="{stop["id"]}"]')).to_have_attribute(
+            "data-state", "queued")
+
+    confirm(first, "Olivia P.", "driver-confirm-offline-360.png")
+    page.reload()  # the phone restarts the app, still offline: the queue is kept
+    expect(rows).to_have_count(len(stops))
     expect(page.locator(f'.stop-row[data-stop-id="{first["id"]}"]')).to_have_attribute(
         "data-state", "queued")
+    confirm(second, "Marco R.")
+    third = stops[2]
 
-    # The next stop is now the second: a failed attempt, no one home.
-    expect(card).to_have_attribute("data-stop-id", str(second["id"]))
+    # The next stop is now the third: a failed attempt, no one home.
+    expect(card).to_have_attribute("data-stop-id", str(third["id"]))
     page.click('[data-part="go-fail"]')
     fail = page.locator('[data-part="fail-form"]')
     expect(fail).to_be_visible()
@@ -128,11 +140,12 @@ def test_driver_confirms_and_fails_stops_offline(live_server, chromium, phone, a
     fail.locator('[data-part="note"]').fill("Left a card")
     fail.locator('[data-part="submit"]').click()
     expect(fail).to_be_hidden()
-    expect(page.locator(f'.stop-row[data-stop-id="{second["id"]}"]')).to_have_attribute(
+    expect(page.locator(f'.stop-row[data-stop-id="{third["id"]}"]')).to_have_attribute(
         "data-state", "queued")
-    expect(page.locator("#sync-pending")).to_have_attribute("data-count", "2")
+    expect(page.locator("#sync-pending")).to_have_attribute("data-count", "3")
     queued = outbox(page)
-    assert [r["name"] for r in queued] == ["delivery.confirm", "delivery.fail"]
+    assert [r["name"] for r in queued] == ["delivery.confirm", "delivery.confirm",
+                                           "delivery.fail"]
     assert {r["status"] for r in queued} == {"pending"}
     page.screenshot(path=str(artifacts / "driver-queued-offline-360.png"))
 
@@ -142,29 +155,32 @@ def test_driver_confirms_and_fails_stops_offline(live_server, chromium, phone, a
     expect(page.locator("#sync-pending")).to_have_attribute("data-count", "0", timeout=30_000)
     expect(page.locator(f'.stop-row[data-stop-id="{first["id"]}"]')).to_have_attribute(
         "data-state", "confirmed", timeout=30_000)
-    expect(page.locator(f'.stop-row[data-stop-id="{second["id"]}"]')).to_have_attribute(
-        "data-state", "confirmed", timeout=30_000)
+    for stop in (second, third):
+        expect(page.locator(f'.stop-row[data-stop-id="{stop["id"]}"]')).to_have_attribute(
+            "data-state", "confirmed", timeout=30_000)
     page.screenshot(path=str(artifacts / "driver-synced-360.png"))
     rows_after = outbox(page)
-    assert [r["status"] for r in rows_after] == ["synced", "synced"]
+    assert [r["status"] for r in rows_after] == ["synced", "synced", "synced"]
     assert not any(r.get("replayed") for r in rows_after)
 
     # The server, as the admin sees it.
     admin = chromium.new_context(viewport=PHONE, locale="en-US")
     admin_page = admin.new_page()
     log_in(admin_page, server, "admin@demo.haicang")
-    delivered = api(admin, server, f"/api/stops/{first['id']}/proof")
-    assert delivered["outcome"] == "delivered" and delivered["status"] == "delivered"
-    assert delivered["complete"] is True and delivered["missing"] == []
-    assert delivered["recipient_name"] == "Olivia P."
-    assert len(delivered["photo_hashes"]) == 1 and delivered["signature_hash"]
-    for sha in [*delivered["photo_hashes"], delivered["signature_hash"]]:
-        body = admin.request.get(f"{server.url}/api/delivery/proofs/{sha}")
-        assert body.ok
-        assert body.headers["content-type"] in ("image/jpeg", "image/png")
-    photo = admin.request.get(f"{server.url}/api/delivery/proofs/{delivered['photo_hashes'][0]}")
-    assert photo.body()[:3] == b"\xff\xd8\xff", "the photo is sent as a JPEG made on the phone"
-    failed = api(admin, server, f"/api/stops/{second['id']}/proof")
+    for stop, recipient in ((first, "Olivia P."), (second, "Marco R.")):
+        delivered = api(admin, server, f"/api/stops/{stop['id']}/proof")
+        assert delivered["outcome"] == "delivered" and delivered["status"] == "delivered"
+        assert delivered["complete"] is True and delivered["missing"] == []
+        assert delivered["recipient_name"] == recipient
+        assert len(delivered["photo_hashes"]) == 1 and delivered["signature_hash"]
+        for sha in [*delivered["photo_hashes"], delivered["signature_hash"]]:
+            body = admin.request.get(f"{server.url}/api/delivery/proofs/{sha}")
+            assert body.ok
+            assert body.headers["content-type"] in ("image/jpeg", "image/png")
+        photo = admin.request.get(
+            f"{server.url}/api/delivery/proofs/{delivered['photo_hashes'][0]}")
+        assert photo.body()[:3] == b"\xff\xd8\xff", "the photo is a JPEG made on the phone"
+    failed = api(admin, server, f"/api/stops/{third['id']}/proof")
     assert failed["outcome"] == "failed" and failed["status"] == "failed"
     assert failed["reason"] == "no_one_home" and failed["note"] == "Left a card"
     assert failed["missing"] == []
@@ -172,9 +188,10 @@ def test_driver_confirms_and_fails_stops_offline(live_server, chromium, phone, a
     # Exactly once each: one attempt per stop, one tracking event per outcome.
     order = api(admin, server, f"/api/orders/{first['order_id']}")
     assert order["status"] == "delivered"
-    other = api(admin, server, f"/api/orders/{second['order_id']}")
+    assert api(admin, server, f"/api/orders/{second['order_id']}")["status"] == "delivered"
+    other = api(admin, server, f"/api/orders/{third['order_id']}")
     assert other["status"] != "delivered"
-    for stop, outcome in ((first, "delivered"), (second, "failed")):
+    for stop, outcome in ((first, "delivered"), (second, "delivered"), (third, "failed")):
         proof = api(admin, server, f"/api/stops/{stop['id']}/proof")
         assert proof["attempt"] == 1 and proof["outcome"] == outcome
 
