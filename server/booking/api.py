@@ -19,7 +19,7 @@ blp = Blueprint("booking", __name__, url_prefix="/api",
                 description="Self-service booking of a large-item delivery")
 
 
-class OptionSchema(ma.Schema):
+class BookingOptionSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
@@ -34,14 +34,14 @@ class OptionSchema(ma.Schema):
     windows = fields.List(fields.Dict(), metadata={"description": "own fleet: free days"})
 
 
-class QuoteSchema(ma.Schema):
+class BookingQuoteSchema(ma.Schema):
     item = fields.Dict()
     warehouse_id = fields.Integer()
     pickup_address = fields.Dict(allow_none=True)
     destination = fields.Dict()
     wanted_date = fields.String()
     needs_two = fields.Boolean()
-    options = fields.List(fields.Nested(OptionSchema))
+    options = fields.List(fields.Nested(BookingOptionSchema))
     summary = fields.String(allow_none=True)
 
 
@@ -87,7 +87,7 @@ def _rendered(quoted: dict) -> dict:
 
 @blp.route("/bookings/quote", methods=["POST"])
 @roles_required("admin", "seller")
-@blp.response(200, QuoteSchema)
+@blp.response(200, BookingQuoteSchema)
 def quote_booking():
     """Every way to carry an item {item: {length_cm, width_cm, height_cm, weight_kg,
     pieces, description}, pickup: {warehouse_id, address?}, destination: {address

@@ -114,7 +114,7 @@ def as_parcels(parcels, field_name: str = "parcels") -> list[ParcelSpec]:
     """ParcelSpecs from ParcelSpecs or mappings {weight_g, length_mm, width_mm,
     height_mm}; errors name the field (parcels.1.weight_g)."""
     if not parcels:
-        raise InvalidInput(field_name, "must not be empty")
+        raise InvalidInput(field_name, message("must not be empty"))
     specs = []
     for i, p in enumerate(parcels):
         if isinstance(p, ParcelSpec):
@@ -302,9 +302,10 @@ def add_business_days(day: date, n: int) -> date:
 
 def _aware(moment: datetime, name: str) -> datetime:
     if not isinstance(moment, datetime):
-        raise InvalidInput(name, "must be a date and time")
+        raise InvalidInput(name, message("must be a date and time"))
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(name, "must carry a time zone (e.g. 2025-06-11T16:59:00-07:00)")
+        raise InvalidInput(name, message("must carry a time zone (e.g. %(example)s)",
+                                         example="2025-06-11T16:59:00-07:00"))
     return moment
 
 

@@ -40,7 +40,7 @@ def _int(value, name: str, minimum: int = 0) -> int:
 def _zones(table, name: str, check) -> dict:
     """{"1": v, ..., "8": v} from a mapping with every zone 1-8 (int or str keys)."""
     if not isinstance(table, Mapping):
-        raise InvalidInput(name, "must map every zone 1-8 to a value")
+        raise InvalidInput(name, message("must map every zone 1-8 to a value"))
     out = {}
     for zone in rating.ZONES:
         value = table.get(zone, table.get(str(zone)))
@@ -55,7 +55,7 @@ def _zones(table, name: str, check) -> dict:
 
 def _price_row(row, name: str) -> list[int]:
     if not isinstance(row, (list, tuple)) or not row:
-        raise InvalidInput(name, "must list the price in cents for 1 lb, 2 lb, ...")
+        raise InvalidInput(name, message("must list the price in cents for 1 lb, 2 lb, ..."))
     return [_int(cents, f"{name}.{i + 1}") for i, cents in enumerate(row)]
 
 
@@ -149,7 +149,7 @@ def update_service(session: Session, service: CarrierService, **attrs) -> Carrie
 
 def _address(address, name: str) -> dict:
     if not isinstance(address, Mapping):
-        raise InvalidInput(name, "must be an address")
+        raise InvalidInput(name, message("must be an address"))
     out = {}
     for key, limit, required in (("name", 100, True), ("company", 100, False),
                                  ("address1", 100, True), ("address2", 100, False),

@@ -18,6 +18,7 @@ from flask import make_response, render_template, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from ..i18n import message
 from ..api import PageArgs, keyset_page, page_schema, roles_required
 from ..auth.doors import public, signed_webhook
 from ..auth.scoping import get_scoped, principal, scoped
@@ -101,13 +102,14 @@ def create_opt_out(args):
         db.session.commit()
         return {"scope": "order", "order_id": order.id, "new": new}
     if args["channel"] is None or args["address"] is None:
-        raise InvalidInput("order_id", "name an order, or a channel and an address")
+        raise InvalidInput("order_id", message("name an order, or a channel and an address"))
     if principal().role != "admin":
-        raise Forbidden("Only an admin stops every notice to an address")
+        raise Forbidden(message("Only an admin stops every notice to an address"))
     address = services.normal_email(args["address"]) if args["channel"] == "email" else \
         services.normal_phone(args["address"])
     if address is None:
-        raise InvalidInput("address", f"is not a valid {args['channel']} address")
+        raise InvalidInput("address", message("is not a valid %(channel)s address",
+                                              channel=args['channel']))
     new = services.opt_out(db.session, scope="address", channel=args["channel"],
                            address=address, source="api")
     db.session.commit()
