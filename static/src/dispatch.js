@@ -76,10 +76,25 @@ export function dispatchScreen(boot, root) {
     status.textContent = isError ? '' : (text || '');
   }
 
+  // One change at a time: while one is on its way every control is disabled, so a
+  // double tap does it once and a tap that comes too soon waits rather than vanishing.
+  function hold(on) {
+    main.querySelectorAll('button, select, input').forEach((control) => {
+      if (on && !control.disabled) {
+        control.disabled = true;
+        control.dataset.held = '1';
+      } else if (!on && control.dataset.held) {
+        control.disabled = false;
+        delete control.dataset.held;
+      }
+    });
+  }
+
   async function run(label, work) {
-    if (busy) return; // one change at a time: a double tap does it once
+    if (busy) return;
     busy = true;
     main.setAttribute('aria-busy', 'true');
+    hold(true);
     say(label);
     try {
       await work();
@@ -88,6 +103,7 @@ export function dispatchScreen(boot, root) {
       say(errorText(error), true);
     } finally {
       busy = false;
+      hold(false);
       main.removeAttribute('aria-busy');
     }
   }
@@ -95,11 +111,27 @@ export function dispatchScreen(boot, root) {
   const query = () => `warehouse_id=${encodeURIComponent(warehouse.value)}` +
     `&date=${encodeURIComponent(date.value)}`;
 
+  // The latest view asked for wins: a warehouse or day picked while an earlier one
+  // is still loading is never overwritten by the earlier answer.
+  let asked = 0;
   async function load() {
-    shownZone = zoneOf(warehouse.value);
+    const ticket = ++asked;
+    const zone = zoneOf(warehouse.value);
     const { data } = await api(`/api/routes?${query()}`);
+    if (ticket !== asked) return;
+    shownZone = zone;
     day = data;
     render();
+  }
+
+  async function view() {
+    say(t('dispatch.loading'));
+    try {
+      await load();
+      say('');
+    } catch (error) {
+      say(errorText(error), true);
+    }
   }
 
   function plan() {
@@ -107,6 +139,7 @@ export function dispatchScreen(boot, root) {
       shownZone = zoneOf(warehouse.value);
       const { data } = await api(`/api/warehouses/${warehouse.value}/routes/plan`,
         { method: 'POST', body: { date: date.value } });
+      asked += 1; // a view asked for before the plan is older than it
       day = data;
       warnings = [];
       render();
@@ -266,19 +299,18 @@ export function dispatchScreen(boot, root) {
     }
   }
 
-  main.querySelector('[data-part="load"]').addEventListener('click',
-    () => run(t('dispatch.loading'), load));
+  main.querySelector('[data-part="load"]').addEventListener('click', view);
   main.querySelector('[data-part="plan"]').addEventListener('click', plan);
   warehouse.addEventListener('change', () => {
     try { localStorage.setItem(KEPT, warehouse.value); } catch { /* not kept */ }
     date.value = today(zoneOf(warehouse.value));
-    run(t('dispatch.loading'), load);
+    view();
   });
-  date.addEventListener('change', () => run(t('dispatch.loading'), load));
+  date.addEventListener('change', view);
 
   return {
     show(params, query, { first } = {}) {
-      if (first) run(t('dispatch.loading'), load);
+      if (first) view();
     },
     rerender: render,
   };
