@@ -155,6 +155,28 @@ def test_an_unmapped_sku_holds_the_order_until_the_seller_maps_and_releases_it(
     assert reserved(db_session, shop.skus["WIDGET"]) == 2
 
 
+def test_why_an_order_is_held_reads_in_the_sellers_language(client, db_session):
+    """Does a seller reading in Chinese or Spanish see why the order waits in that
+    language, on the exceptions list and on the order, naming the SKU, while the
+    stored English (for search and logs) stays English?"""
+    shop = make_shop(db_session)
+    seller = make_user(db_session, "seller", seller=shop.seller)
+    raw = amazon_raws()[0]
+    raw["items"][1]["SellerSKU"] = "GADGET-NEW-LISTING"
+    result = channels.ingest(db_session, shop.accounts["amazon"].id, raw, source="test")
+    order = db_session.get(Order, result.order_id)
+    assert order.hold_reason.startswith("No SKU mapping for channel SKU")
+    for lang, words in (("zh-CN", "没有对应的 SKU"), ("es", "no está asociado"),
+                        ("en", "No SKU mapping")):
+        seller.locale = lang  # the seller's own setting picks the language
+        db_session.commit()
+        headers = token_headers(db_session, seller)
+        listed = client.get("/api/channels/exceptions", headers=headers).get_json()
+        shown = client.get(f"/api/orders/{order.id}", headers=headers).get_json()
+        for reason in (listed[0]["hold_reason"], shown["hold_reason"]):
+            assert words in reason and "GADGET-NEW-LISTING" in reason, (lang, reason)
+
+
 def test_a_bad_hmac_is_refused_and_leaves_nothing(client, db_session):
     """Is a webhook signed with the wrong secret, or not signed, answered 401 with
     no receipt, order or dead letter stored?"""

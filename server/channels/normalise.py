@@ -47,7 +47,7 @@ class NormalisedOrder:
     ship_by: datetime | None = None
     promised_by: datetime | None = None
     fulfilled_by_channel: bool = False
-    hold: str | None = None       # the platform asks us to wait (pending cancellation)
+    hold: dict | None = None      # the platform asks us to wait (a stored message: why)
     skip: str | None = None       # e.g. a Shopify test order: recorded nowhere
     # The buyer's language as the platform says it (a BCP 47 tag: the shop's
     # customer_locale, the marketplace's language); "" when it says nothing.

@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..api import PageArgs
+from ..orders.schemas import held_because
 
 Int = fields.Integer
 
@@ -105,7 +106,7 @@ class ExceptionSchema(ma.Schema):
     channel = fields.String()
     account_key = fields.String()
     external_id = fields.String()
-    hold_reason = fields.String(allow_none=True)
+    hold_reason = fields.Function(lambda o: held_because(o), allow_none=True)
     unmapped = fields.Function(lambda o: sorted({l.channel_sku for l in o.lines
                                                  if l.sku_id is None}))
     placed_at = fields.DateTime()

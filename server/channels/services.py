@@ -254,7 +254,7 @@ def _after_change(session: Session, order: Order, norm: NormalisedOrder, user_id
             status=norm.channel_status), user_id=user_id)
         return
     if norm.hold and order.status in ("received",):
-        order.hold_reason = norm.hold
+        order.hold_because(norm.hold)
         orders.transition(session, order, "held", norm.hold, user_id=user_id)
         return
     if order.status == "held" and not norm.hold and not orders.hold_problems(order):

@@ -334,11 +334,10 @@ def decide(session: Session, stop: RouteStop, decision: str, day: date_type | No
            f"stop-{stop.id}-{stop.attempt}-return")
     held = False
     if stop.order_id is not None:
-        from ..errors import english
         from ..orders.models import Order
         order = session.get(Order, stop.order_id)
         if order is not None:
-            order.hold_reason = english(message(
+            order.hold_because(message(
                 "Delivery failed (%(reason)s): the parcel is back at the warehouse; "
                 "restock it and reship or refund", reason=message(REASON_WORDS[attempt.reason])))
             held = True

@@ -81,7 +81,17 @@ class Order(Timestamps, db.Model):
     # are older than what we hold are ignored), and why a held order waits.
     channel_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
     channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hold_reason: Mapped[str | None] = mapped_column(Text)
+    hold_reason: Mapped[str | None] = mapped_column(Text)  # in English: search, logs
+    # The same reason as stored messages (server/i18n.py), rendered in the reader's
+    # language; rows held before migration 0019 have only the English text.
+    hold_message: Mapped[dict | list | None] = mapped_column(JSON)
+
+    def hold_because(self, reason) -> None:
+        """Keep why the order waits for a person: `reason` a stored message, a list
+        of them, or None to clear it."""
+        from ..errors import english
+        self.hold_message = reason or None
+        self.hold_reason = english(reason) if reason else None
     # The public tracking page's link (server/tracking_page). Set by this default on
     # every ORM and Core insert (orders/store.py), and by the database for any other
     # insert (migration 0012), so every order has one.

@@ -98,6 +98,14 @@ def text_lang() -> str:
     return i18n.current_locale().replace("_", "-")
 
 
+def held_because(order) -> str | None:
+    """Why a held order waits, in the reader's language (English for an order held
+    before its reason was kept as messages)."""
+    if order.hold_message:
+        return i18n.render(order.hold_message)
+    return order.hold_reason
+
+
 def served_reason(reason: dict | None) -> dict | None:
     """An order's stored allocation reason as it is served: `why` in the reader's
     language (from its stored message; a reason stored before messages keeps its
@@ -155,7 +163,7 @@ class OrderSchema(OrderSummarySchema):
     fulfilled_by_channel = fields.Boolean()
     channel_status = fields.String()
     channel_updated_at = fields.DateTime(allow_none=True)
-    hold_reason = fields.String(allow_none=True)
+    hold_reason = fields.Function(lambda o: held_because(o), allow_none=True)
     lines = fields.List(fields.Nested(LineSchema))
     allocation_reason = fields.Function(lambda o: served_reason(o.allocation_reason),
                                         allow_none=True, metadata={

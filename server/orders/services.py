@@ -296,12 +296,12 @@ def _settle_status(session: Session, order: Order, user_id) -> Order:
         return order
     problems = hold_problems(order)
     if problems:
-        order.hold_reason = english(problems)
+        order.hold_because(problems)
         if order.status != "held":
             transition(session, order, "held", problems, user_id=user_id,
                        data={"problems": [english(p) for p in problems]})
     else:
-        order.hold_reason = None
+        order.hold_because(None)
     return order
 
 
@@ -377,10 +377,10 @@ def release_held(session: Session, order: Order, *, user_id: int | None = None) 
                        fields={"status": ["only a held order can be released"]})
     problems = hold_problems(order)
     if problems:
-        order.hold_reason = english(problems)
+        order.hold_because(problems)
         raise Conflict(problems, fields={"lines": problems},
                        problems=[english(p) for p in problems], order_id=order.id)
-    order.hold_reason = None
+    order.hold_because(None)
     return transition(session, order, "received", message("released: exceptions resolved"),
                       user_id=user_id)
 

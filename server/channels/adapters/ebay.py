@@ -6,6 +6,7 @@ Traps: lineItemCost is the unit price times quantity, and a value may have one
 decimal ("41.8"); times have milliseconds; the ship-to is under
 fulfillmentStartInstructions[0].shippingStep.shipTo; a cancellation shows in
 cancelStatus.cancelState."""
+from ...i18n import message
 from ..http import call, expect_ok
 from ..normalise import (
     CANCELLED,
@@ -84,7 +85,7 @@ def parse(raw: dict) -> NormalisedOrder:
                               "lastModifiedDate"),
         currency=currency, lines=lines, ship_to=ship, ship_by=ship_by,
         promised_by=promised_by,
-        hold="the buyer asked to cancel: waiting for the cancellation decision"
+        hold=message("the buyer asked to cancel: waiting for the cancellation decision")
         if cancel in ("IN_PROGRESS", "CANCEL_REQUESTED") else None,
         locale=MARKETPLACE_LANGUAGE.get(str(market or ""), ""), raw=raw)
 

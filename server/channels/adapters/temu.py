@@ -12,6 +12,7 @@ import json
 import math
 import time
 
+from ...i18n import message
 from ..http import ChannelHTTPError, call
 from ..normalise import (
     CANCELLED,
@@ -125,8 +126,8 @@ def parse(raw: dict) -> NormalisedOrder:
         currency=currency, lines=lines, ship_to=ship,
         ship_by=from_unix(parent.get("expectShipLatestTime")),
         promised_by=from_unix(parent.get("latestDeliveryTime")), fulfilled_by_channel=fbc,
-        hold="Temu: pending buyer cancellation" if "pending_buyer_cancellation" in labels
-        else None, raw=raw)
+        hold=message("Temu: pending buyer cancellation")
+        if "pending_buyer_cancellation" in labels else None, raw=raw)
 
 
 def split(document: dict) -> list[dict]:
