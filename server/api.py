@@ -17,6 +17,7 @@ from .auth.doors import (ANY_ROLE, public, roles_required,  # noqa: F401  (re-ex
                          signed_webhook)
 from .auth.scoping import principal
 from .errors import DomainError, localized
+from .field_problems import localized_fields
 from .extensions import db
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -96,17 +97,18 @@ class Api(SmorestApi):
 
     def handle_http_exception(self, error):
         if isinstance(error, CSRFError):
-            body = {"error": "csrf_failed", "message": error.description,
-                    "fields": {"X-CSRFToken": ["missing or invalid"]}}
+            body = {"error": "csrf_failed", "message": i18n.render(i18n.message(
+                    "The CSRF token is missing or invalid: reload the page")),
+                    "fields": {"X-CSRFToken": [i18n.render(i18n.message("missing or invalid"))]}}
             return _error_response(body, 400)
         if not request.path.startswith("/api/"):
             return error
         data = getattr(error, "data", None) or {}
-        fields = _flatten(data.get("messages") or data.get("errors") or {})
+        # The fields keep their names (machine-readable); their problems are in the
+        # reader's language (field_problems.py), as is the message.
+        fields = localized_fields(_flatten(data.get("messages") or data.get("errors") or {}))
         message = data.get("message") or error.description
         if fields and error.code == 422:
-            # In the reader's language; the fields and their problems stay as the
-            # schema wrote them (machine-readable, English).
             message = i18n.render(i18n.message("Invalid input: %(fields)s",
                                                fields=", ".join(sorted(fields))))
         body = {"error": _CODES.get(error.code, error.name.lower().replace(" ", "_")),
@@ -114,8 +116,10 @@ class Api(SmorestApi):
         if error.code == 413 and not fields:
             # A body past MAX_CONTENT_LENGTH, refused unread: say what the limit is.
             limit = request.max_content_length
-            body.update(message=f"The body is larger than {limit} bytes", limit=limit,
-                        fields={"body": [f"must be at most {limit} bytes"]})
+            body.update(message=i18n.render(i18n.message(
+                "The body is larger than %(limit)s bytes", limit=limit)), limit=limit,
+                fields={"body": [i18n.render(i18n.message("must be at most %(limit)s bytes",
+                                                          limit=limit))]})
         headers = dict(data.get("headers") or {})
         for key, value in error.get_headers():
             # A 405's Allow (RFC 9110), a 401's WWW-Authenticate: what the error says.

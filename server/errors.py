@@ -11,13 +11,14 @@ stored message (`i18n.message(msgid, **params)`, see server/i18n.py) instead of
 English text. `error.message` is then its English, `to_dict()` carries the stored
 form beside it under MESSAGE_KEY, and `localized(body)` (the API's error handler,
 the sync engine answering a device) renders `message` in the reader's language.
-The error code and the `fields` (their keys and their problems) stay as they are,
-English and machine-readable.
+A field's problem given as a stored message is kept the same way (FIELDS_KEY) and
+rendered too; the error code and the fields' names stay as they are, machine-readable.
 """
 from . import i18n
 
 # Where a body keeps its message's stored form until it is answered (never sent).
 MESSAGE_KEY = "message_i18n"
+FIELDS_KEY = "fields_i18n"  # the same for the fields' problems
 
 
 def english(value) -> str:
@@ -40,12 +41,16 @@ def english(value) -> str:
 def localized(body: dict, locale: str | None = None) -> dict:
     """`body` as it is answered: its `message` in `locale` (the request's by default)
     when its stored form is kept, without that stored form."""
-    if not isinstance(body, dict) or MESSAGE_KEY not in body:
+    if not isinstance(body, dict) or (MESSAGE_KEY not in body and FIELDS_KEY not in body):
         return body
     body = dict(body)
-    stored = body.pop(MESSAGE_KEY)
+    stored = body.pop(MESSAGE_KEY, None)
     if i18n.is_message(stored):
         body["message"] = i18n.render(stored, locale)
+    problems = body.pop(FIELDS_KEY, None)
+    if isinstance(problems, dict):
+        body["fields"] = {name: [i18n.render(p, locale) for p in texts]
+                          for name, texts in problems.items()}
     return body
 
 
@@ -57,7 +62,8 @@ class DomainError(Exception):
         self.text = message  # English, or a stored message
         self.message = english(message)
         super().__init__(self.message)
-        self.fields = {k: [english(p) for p in v] for k, v in (fields or {}).items()}
+        self.field_texts = {k: list(v) for k, v in (fields or {}).items()}
+        self.fields = {k: [english(p) for p in v] for k, v in self.field_texts.items()}
         self.data = data
 
     def to_dict(self) -> dict:
@@ -65,6 +71,8 @@ class DomainError(Exception):
         body.update(self.data)
         if i18n.is_message(self.text):
             body[MESSAGE_KEY] = self.text
+        if any(i18n.is_message(p) for texts in self.field_texts.values() for p in texts):
+            body[FIELDS_KEY] = self.field_texts
         return body
 
 

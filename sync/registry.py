@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.errors import MESSAGE_KEY, english, field_problem
+from server.errors import FIELDS_KEY, MESSAGE_KEY, english, field_problem
 from server.i18n import is_message, message
 
 
@@ -46,6 +46,7 @@ class _Refusal(Exception):
                 "fields": {self.field: [self.problem]}, **self.data}
         if is_message(self.text):
             body[MESSAGE_KEY] = field_problem(self.field, self.text)
+            body[FIELDS_KEY] = {self.field: [self.text]}
         return body
 
 

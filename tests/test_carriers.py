@@ -389,6 +389,25 @@ def test_the_shop_api_answers_any_logged_in_user(client, world, test_services, c
     assert client.post("/api/rates/shop", json=shop_body(world)).status_code == 401
 
 
+def test_a_parcel_no_service_carries_is_refused_in_the_readers_language(
+        client, world, test_services, carriers_api):
+    """Is a 40 kg parcel, too heavy for every service, refused 422 with the message
+    and each service's reason in Chinese or Spanish, its limits carried over?"""
+    heavy = [{"weight_g": 40_000, "length_mm": 300, "width_mm": 300, "height_mm": 300}]
+    for lang, words, heavy_words in (("zh-CN", "没有服务能承运这些包裹", "太重"),
+                                     ("es", "Ningún servicio puede llevar", "demasiado pesado"),
+                                     ("en", "No service can carry these parcels", "too heavy")):
+        response = client.post(f"/api/rates/shop?lang={lang}", headers=world.headers["seller_a"],
+                               json=shop_body(world, parcels=heavy))
+        assert response.status_code == 422, response.get_json()
+        body = response.get_json()
+        assert words in body["message"], body
+        problems = body["fields"]["parcels"]
+        assert len(problems) == len(TEST_CODES) and all(
+            heavy_words in p and "88.2" in p for p in problems), problems
+        assert set(body["reasons"]) == set(TEST_CODES)
+
+
 def test_carriers_api_lists_services_with_their_limits(client, world, test_services,
                                                        carriers_api):
     """Does GET /api/carriers show each service's limits and cut-off to a driver?"""

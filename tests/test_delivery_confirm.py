@@ -322,3 +322,28 @@ def test_the_tracking_page_shows_who_signed_and_the_photo(client, world, db_sess
     assert photo.status_code == 200 and photo.data == JPEG
     stranger = db_session.get(Order, other.order_id).tracking_token
     assert client.get(f"/t/{stranger}/photo/{sha(JPEG)}").status_code == 404
+
+
+def test_the_drivers_words_on_the_timeline_read_in_the_customers_language(
+        client, world, db_session):
+    """Does a Chinese or Spanish customer read our own driver's timeline lines
+    ("delivered, signed by", "attempt failed: no one home") in their language on the
+    tracking page, not marked as English, and the seller's order history too?"""
+    route = van_with_stops(db_session, world.wh1, world.seller_a, world.users["driver1"], n=2,
+                           with_order=True)
+    db_session.commit()
+    done, failed = route.stops
+    driver = world.headers["driver1"]
+    _push(client, driver, "van-phone-words", [
+        mutation(1, "delivery.confirm", stop_id=done.id, recipient_name="Ann Lee",
+                 photo_hashes=[sha(JPEG)]),
+        mutation(2, "delivery.fail", stop_id=failed.id, reason="no_one_home")])
+    signed = client.get(f"/t/{db_session.get(Order, done.order_id).tracking_token}?lang=zh-CN")
+    html = signed.get_data(as_text=True)
+    assert "已送达，签收人：Ann" in html, html
+    assert '<p class="trk-event-msg" lang="en">Delivered' not in html
+    missed = client.get(f"/t/{db_session.get(Order, failed.order_id).tracking_token}?lang=es")
+    assert "Intento de entrega fallido: no había nadie" in missed.get_data(as_text=True)
+    history = client.get(f"/api/orders/{failed.order_id}?lang=zh-CN",
+                         headers=world.headers["seller_a"]).get_json()
+    assert any("投递未成功" in e["message"] for e in history["events"]), history["events"]

@@ -107,8 +107,9 @@ def test_a_history_line_stored_before_messages_is_shown_as_it_is(client, world, 
 
 def test_a_floor_rejection_reads_in_spanish(client, world, db_session):
     """A picker whose setting is Español scans a bin that is not there: the rejection's
-    message is Spanish, its error code and fields stay machine-readable English, the
-    stored result keeps the message to render, and a replay is Spanish too. An API
+    message and the field's problem are Spanish, its error code and field name stay
+    machine-readable, the stored result keeps English and the messages to render, and
+    a replay is Spanish too. An API
     error for the same picker is Spanish as well."""
     picker = world.users["picker1"]
     picker.locale = "es"
@@ -122,10 +123,12 @@ def test_a_floor_rejection_reads_in_spanish(client, world, db_session):
     detail = result["detail"]
     assert detail["error"] == "rejected"
     assert detail["message"] == "bin: no hay ninguna ubicación NOPE-9 en tu almacén"
-    assert detail["fields"] == {"bin": ["no bin NOPE-9 in your warehouse"]}
-    assert "message_i18n" not in detail
+    # The field keeps its name (machine-readable); its problem reads in Spanish too.
+    assert detail["fields"] == {"bin": ["no hay ninguna ubicación NOPE-9 en tu almacén"]}
+    assert "message_i18n" not in detail and "fields_i18n" not in detail
     row = db_session.query(SyncMutation).filter_by(device_id="device-es-0001").one()
     assert row.detail["message"] == "bin: no bin NOPE-9 in your warehouse"
+    assert row.detail["fields"] == {"bin": ["no bin NOPE-9 in your warehouse"]}
     assert row.detail["message_i18n"]["msgid"] == "%(field)s: %(problem)s"
     again = client.post("/api/sync/push", headers=world.headers["picker1"], json=push)
     assert again.get_json()["results"][0]["detail"]["message"] == detail["message"]
@@ -136,7 +139,7 @@ def test_a_floor_rejection_reads_in_spanish(client, world, db_session):
     error = refused.get_json()
     assert error["error"] == "validation_error"
     assert error["message"] == "warehouse_id: aquí no hay pedidos asignados que liberar"
-    assert error["fields"] == {"warehouse_id": ["no allocated orders to release here"]}
+    assert error["fields"] == {"warehouse_id": ["aquí no hay pedidos asignados que liberar"]}
 
 
 def test_a_task_title_reads_in_traditional_chinese_from_the_browser(client, world, db_session):

@@ -255,7 +255,7 @@ def quote(session: Session, item, pickup, destination, wanted_date=None) -> dict
                                     service=spec.name, days=q.transit_days)
         else:
             bad = rating.first_uncarried(spec, parcels) or parcels[0]
-            option["why"] = _why_not_carrier(spec, bad, zone, q.reason)
+            option["why"] = _why_not_carrier(spec, bad, zone, q.why_not or q.reason)
         options.append(option)
     del origin
     options.sort(key=lambda o: (not o["possible"], o["price_cents"] is None,

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, DomainError
+from ..i18n import message
 from . import labels, rating
 from .models import CarrierAccount
 
@@ -145,14 +146,14 @@ def choose(rates: list[Rate], promise: date | None, service=None) -> Rate:
     promise (ties: earlier delivery, then code); else the fastest, then cheapest.
     Raises CannotShip when there is none."""
     if not rates:
-        raise rating.CannotShip({"*": "no rate offered for these parcels"})
+        raise rating.CannotShip({"*": message("no rate offered for these parcels")})
     if service is not None:
         code = service if isinstance(service, str) else service.code
         code = code.strip().upper()
         for rate in rates:
             if rate.service_code == code:
                 return rate
-        raise rating.CannotShip({code: "not offered for these parcels"})
+        raise rating.CannotShip({code: message("not offered for these parcels")})
     far = date.max
 
     def keeps(rate):
@@ -213,7 +214,7 @@ class BuiltInProvider:
                                  request.parcels, ship_at=request.ship_at,
                                  promised_by=request.promised_by)
             if not quote.can_ship:
-                raise rating.CannotShip({quote.service_code: quote.reason})
+                raise rating.CannotShip({quote.service_code: quote.why_not or quote.reason})
             return [_rate_from_quote(quote)]
         result = rating.shop(self.session, request.warehouse, to_zip, request.parcels,
                              request.promised_by, request.ship_at, services=request.services)
@@ -256,7 +257,8 @@ def _cents(value) -> int:
     try:
         return int((Decimal(str(value)) * 100).to_integral_value())
     except (InvalidOperation, TypeError):
-        raise CarrierRejected(f"The aggregator sent a rate that is not money: {value!r}")
+        raise CarrierRejected(message("The aggregator sent a rate that is not money: "
+                                      "%(value)s", value=repr(value)))
 
 
 def _date(value) -> date | None:
@@ -312,25 +314,29 @@ class EasyPostProvider:
         try:
             return fn(*args, **kwargs)
         except (ep.TimeoutError, ep.HttpError, ep.JsonError) as error:
-            raise CarrierUnavailable(f"The label aggregator did not answer ({what}): "
-                                     f"{error.message}", provider=self.name)
+            raise CarrierUnavailable(message(
+                "The label aggregator did not answer (%(what)s): %(detail)s", what=what,
+                detail=str(error.message)), provider=self.name)
         except ep.ApiError as error:
             status = getattr(error, "http_status", None) or 0
             if status >= 500 or status in (408, 429):
-                raise CarrierUnavailable(f"The label aggregator failed ({what}, HTTP "
-                                         f"{status}); try again", provider=self.name,
-                                         upstream_status=status)
-            raise CarrierRejected(f"The label aggregator refused ({what}, HTTP {status}): "
-                                  f"{error.message}", provider=self.name,
-                                  upstream_status=status)
+                raise CarrierUnavailable(message(
+                    "The label aggregator failed (%(what)s, HTTP %(status)s); try again",
+                    what=what, status=status), provider=self.name, upstream_status=status)
+            # The aggregator's own words stay as it wrote them (English): the detail.
+            raise CarrierRejected(message(
+                "The label aggregator refused (%(what)s, HTTP %(status)s): %(detail)s",
+                what=what, status=status, detail=str(error.message)), provider=self.name,
+                upstream_status=status)
         except ep.EasyPostError as error:
-            raise CarrierUnavailable(f"The label aggregator failed ({what}): "
-                                     f"{getattr(error, 'message', error)}", provider=self.name)
+            raise CarrierUnavailable(message(
+                "The label aggregator failed (%(what)s): %(detail)s", what=what,
+                detail=str(getattr(error, "message", error))), provider=self.name)
 
     def rates(self, request: ShipmentRequest) -> list[Rate]:
         if len(request.parcels) != 1:
-            raise rating.CannotShip({"*": "the label aggregator labels one parcel per "
-                                          "shipment; split the parcels"})
+            raise rating.CannotShip({"*": message("the label aggregator labels one parcel "
+                                                  "per shipment; split the parcels")})
         created = self._call("rates", self.client.shipment.create,
                              from_address=_ep_address(request.ship_from),
                              to_address=_ep_address(request.ship_to),
@@ -371,8 +377,8 @@ class EasyPostProvider:
             if url and url == getattr(label, "label_zpl_url", None):
                 fmt = "zpl"
         if not bought.tracking_code or not url:
-            raise CarrierRejected("The label aggregator sold no tracking number or label",
-                                  provider=self.name)
+            raise CarrierRejected(message("The label aggregator sold no tracking number "
+                                          "or label"), provider=self.name)
         content = self._fetch(url)
         selected = getattr(bought, "selected_rate", None)
         return Purchase(provider=self.name, tracking_numbers=[bought.tracking_code],
@@ -387,18 +393,19 @@ class EasyPostProvider:
         try:
             answer = requests.get(url, timeout=self.client.timeout)
         except requests.RequestException as error:
-            raise CarrierUnavailable(f"The label could not be fetched: {error}",
-                                     provider=self.name)
+            raise CarrierUnavailable(message("The label could not be fetched: %(detail)s",
+                                             detail=str(error)), provider=self.name)
         if answer.status_code != 200 or not answer.content:
-            raise CarrierUnavailable(f"The label could not be fetched (HTTP "
-                                     f"{answer.status_code})", provider=self.name)
+            raise CarrierUnavailable(message("The label could not be fetched (HTTP "
+                                             "%(status)s)", status=answer.status_code),
+                                     provider=self.name)
         return answer.content
 
     def void(self, purchase_or_shipment) -> None:
         ident = purchase_or_shipment.provider_shipment_id
         answer = self._call("void", self.client.shipment.refund, ident)
         if getattr(answer, "refund_status", None) == "rejected":
-            raise CarrierRejected("The carrier refused to void this label",
+            raise CarrierRejected(message("The carrier refused to void this label"),
                                   provider=self.name)
 
     def manifest(self, warehouse, carrier: str, shipments) -> Manifest:

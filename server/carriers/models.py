@@ -240,6 +240,9 @@ class ShipmentEvent(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     carrier_status: Mapped[str] = mapped_column(String(64), default="")  # raw, as sent
     message: Mapped[str] = mapped_column(Text, default="")
+    # Our own drivers' events only (source 'driver'): the same words as a stored
+    # message (server/i18n.py), read in the reader's language; a carrier's stay its own.
+    message_i18n: Mapped[dict | None] = mapped_column(JSON)
     location: Mapped[str] = mapped_column(String(200), default="")  # "City, ST"
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the carrier's time
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -60,11 +60,15 @@ class CannotShip(DomainError):
     status = 422
     code = "cannot_ship"
 
-    def __init__(self, reasons: dict[str, str]):
-        detail = "; ".join(f"{code}: {why}" for code, why in reasons.items()) or \
-            "no active carrier service"
-        super().__init__(f"No service can carry these parcels ({detail})",
-                         fields={"parcels": [detail]}, reasons=reasons)
+    def __init__(self, reasons: dict):
+        from ..i18n import render
+        # `reasons`: per service code, a stored message (or English text).
+        detail = [message("%(code)s: %(why)s", code=code, why=why)
+                  for code, why in reasons.items()] or [message("no active carrier service")]
+        super().__init__(message("No service can carry these parcels (%(detail)s)",
+                                 detail=detail),
+                         fields={"parcels": detail},
+                         reasons={code: render(why) for code, why in reasons.items()})
 
 
 # -- units -------------------------------------------------------------------------
@@ -384,7 +388,8 @@ class Quote:
     carrier_name: str
     zone: int
     can_ship: bool
-    reason: str | None = None
+    reason: str | None = None       # English (logs, tests); why_not: the stored message
+    why_not: dict | None = None
     cost_cents: int | None = None
     base_cents: int | None = None
     surcharges: dict = field(default_factory=dict)
@@ -397,18 +402,27 @@ class Quote:
 
 
 def _cannot_carry(spec: ServiceSpec, parcel: ParcelSpec,
-                  dims: tuple[int, int, int]) -> str | None:
+                  dims: tuple[int, int, int]) -> dict | None:
     length, width, height = dims
     if spec.max_weight_g is not None and parcel.weight_g > spec.max_weight_g:
-        return (f"too heavy: {parcel.weight_g / GRAMS_PER_LB:.1f} lb, the limit is "
-                f"{round(spec.max_weight_g / GRAMS_PER_LB)} lb")
+        return message("too heavy: %(lb)s lb, the limit is %(limit)s lb",
+                       lb=round(parcel.weight_g / GRAMS_PER_LB, 1),
+                       limit=round(spec.max_weight_g / GRAMS_PER_LB))
     if spec.max_length_in is not None and length > spec.max_length_in:
-        return f"too long: {length} in, the limit is {spec.max_length_in} in"
+        return message("too long: %(length)s in, the limit is %(limit)s in", length=length,
+                       limit=spec.max_length_in)
     girth = length + 2 * (width + height)
     if spec.max_length_girth_in is not None and girth > spec.max_length_girth_in:
-        return (f"too large: length + girth {girth} in, the limit is "
-                f"{spec.max_length_girth_in} in")
+        return message("too large: length + girth %(girth)s in, the limit is %(limit)s in",
+                       girth=girth, limit=spec.max_length_girth_in)
     return None
+
+
+def _cannot(quote: Quote, why: dict) -> Quote:
+    """`quote` refused for `why` (a stored message), kept in English beside it."""
+    from ..errors import english
+    quote.why_not, quote.reason = why, english(why)
+    return quote
 
 
 def _base_price(spec: ServiceSpec, zone: int, lb: int) -> int | None:
@@ -429,15 +443,14 @@ def _rate(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
     quote = Quote(spec.id, spec.code, spec.name, spec.carrier_code, spec.carrier_name, zone,
                   can_ship=False)
     if zone not in spec.transit_days:
-        quote.reason = f"does not serve zone {zone}"
-        return quote
+        return _cannot(quote, message("does not serve zone %(zone)s", zone=zone))
     rates = []
     for i, parcel in enumerate(parcels):
         dims = parcel.inches
         reason = _cannot_carry(spec, parcel, dims)
         if reason:
-            quote.reason = f"parcel {i + 1}: {reason}" if len(parcels) > 1 else reason
-            return quote
+            return _cannot(quote, message("parcel %(number)s: %(reason)s", number=i + 1,
+                                          reason=reason) if len(parcels) > 1 else reason)
         length, width, _height = dims
         girth = length + 2 * (width + dims[2])
         bw = _billable(parcel, spec.dim_divisor, spec.dim_min_cubic_in)
@@ -452,8 +465,7 @@ def _rate(spec: ServiceSpec, zone: int, parcels: list[ParcelSpec]) -> Quote:
             lb = max(lb, spec.large_min_billable_lb)
         base = _base_price(spec, zone, lb)
         if base is None:
-            quote.reason = f"has no rates for zone {zone}"
-            return quote
+            return _cannot(quote, message("has no rates for zone %(zone)s", zone=zone))
         surcharges = {}
         if large and spec.large_surcharge_cents:
             surcharges["large_item"] = spec.large_surcharge_cents
@@ -562,7 +574,7 @@ def shop(session: Session, origin_warehouse, dest_zip: str, parcels, promised_by
     good = [q for q in quotes if q.can_ship]
     bad = sorted((q for q in quotes if not q.can_ship), key=lambda q: q.service_code)
     if not good:
-        raise CannotShip({q.service_code: q.reason for q in bad})
+        raise CannotShip({q.service_code: q.why_not or q.reason for q in bad})
     if promise is None:
         def key(q):
             return (q.cost_cents, q.delivery_date, q.service_code)

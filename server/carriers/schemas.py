@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..geo import ZIP_RE
+from ..i18n import render
 
 Int = fields.Integer
 
@@ -89,7 +90,8 @@ class QuoteSchema(ma.Schema):
     carrier_name = fields.String()
     zone = Int()
     can_ship = fields.Boolean()
-    reason = fields.String(allow_none=True)
+    reason = fields.Function(lambda q: render(q.why_not) if q.why_not else q.reason,
+                             allow_none=True)
     cost_cents = Int(allow_none=True)
     base_cents = Int(allow_none=True)
     surcharges = fields.Dict(keys=fields.String(), values=Int())

@@ -126,7 +126,8 @@ def life_start(shipment: Shipment) -> datetime:
     return start - timedelta(days=1)
 
 
-def _details(payload: dict) -> list[dict]:
+def _details(payload: dict, source: str) -> list[dict]:
+    from ..i18n import is_message
     out = []
     for detail in payload.get("tracking_details") or []:
         if not isinstance(detail, dict):
@@ -144,6 +145,11 @@ def _details(payload: dict) -> list[dict]:
                                           detail.get("status") or "")[:64],
                     "location": location[:200],
                     "provider_event_id": _event_id(detail, status, occurred_at, message)})
+        # Only our own driver app's words are kept as messages to translate; what a
+        # carrier says is shown as it said it.
+        stored = detail.get("message_i18n")
+        out[-1]["message_i18n"] = stored if source == "driver" and is_message(stored) \
+            else None
     return out
 
 
@@ -160,7 +166,7 @@ def record_tracker_update(session: Session, provider: str, tracker_payload: dict
         raise BadTrackerPayload("a tracker needs a tracking_code")
     if not isinstance(tracker_payload.get("tracking_details") or [], list):
         raise BadTrackerPayload("tracking_details must be a list")
-    details = _details(tracker_payload)
+    details = _details(tracker_payload, source)
     newest = max((d["occurred_at"] for d in details), default=None)
     shipment = find_shipment(session, provider, tracker_payload["tracking_code"], newest,
                              warehouse_id)
@@ -228,7 +234,9 @@ def _move_order(session: Session, shipment: Shipment, event: ShipmentEvent) -> N
     note = message("%(number)s: %(what)s", number=shipment.tracking_number, what=what)
     if event.location:
         note = message("%(note)s (%(place)s)", note=note, place=event.location[:500])
-    if event.message:
+    if event.message_i18n:
+        note = message("%(note)s - %(detail)s", note=note, detail=event.message_i18n)
+    elif event.message:
         note = message("%(note)s - %(detail)s", note=note, detail=event.message[:1400])
     data = {"shipment_id": shipment.id, "status": event.status,
             "occurred_at": event.occurred_at.isoformat()}

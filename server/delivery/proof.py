@@ -32,7 +32,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput, TooLarge
+from ..errors import Conflict, InvalidInput, TooLarge, english
 from ..i18n import N_, message
 from ..models_base import utcnow
 from .models import DECISIONS, FAIL_REASONS, DeliveryAttempt, ProofFile, Route, RouteStop
@@ -146,9 +146,10 @@ def stop_proof(session: Session, stop: RouteStop) -> dict:
 
 # -- events to the order (through carriers/tracking.py) ------------------------------------
 
-def _track(session: Session, stop: RouteStop, status: str, at: datetime, what: str,
+def _track(session: Session, stop: RouteStop, status: str, at: datetime, what: dict,
            key: str) -> None:
-    """A tracker update for the stop's shipment, as a carrier's would be."""
+    """A tracker update for the stop's shipment, as a carrier's would be; `what` a
+    stored message (the customer reads it in their language)."""
     from ..carriers.models import Shipment
     from ..carriers.tracking import record_tracker_update
     shipment = session.get(Shipment, stop.shipment_id) if stop.shipment_id else None
@@ -156,7 +157,8 @@ def _track(session: Session, stop: RouteStop, status: str, at: datetime, what: s
         return
     address = stop.address or {}
     payload = {"tracking_code": shipment.tracking_number, "tracking_details": [{
-        "id": f"hc-{key}", "status": status, "datetime": at.isoformat(), "message": what,
+        "id": f"hc-{key}", "status": status, "datetime": at.isoformat(),
+        "message": english(what), "message_i18n": what,
         "tracking_location": {"city": address.get("city"), "state": address.get("state")}}]}
     record_tracker_update(session, shipment.provider, payload, "driver",
                           warehouse_id=stop.warehouse_id)
@@ -167,7 +169,7 @@ def route_dispatched(session: Session, route: Route, at: datetime | None = None)
     at = at or utcnow()
     for stop in route.stops:
         if stop.status == "planned":
-            _track(session, stop, "out_for_delivery", at, "Out for delivery",
+            _track(session, stop, "out_for_delivery", at, message("Out for delivery"),
                    f"stop-{stop.id}-{stop.attempt}-out")
 
 
@@ -264,7 +266,8 @@ def report(session: Session, user, stop_id, outcome: str, args: dict, at: dateti
             if args.get("signature_hash") else None
         if not row.photo_hashes and not row.signature_hash:
             raise InvalidInput("photo_hashes", message("a photo or a signature is required"))
-        what, status = f"Delivered, signed by {first_name(row.recipient_name)}", "delivered"
+        what = message("Delivered, signed by %(name)s", name=first_name(row.recipient_name))
+        status = "delivered"
     else:
         reason = args.get("reason")
         if reason not in FAIL_REASONS:
@@ -273,7 +276,9 @@ def report(session: Session, user, stop_id, outcome: str, args: dict, at: dateti
         row.reason = reason
         row.photo_hashes = _hashes(args, "photo_hash")
         row.note = _text(args, "note", 1000)
-        what, status = f"Delivery attempt failed: {reason.replace('_', ' ')}", "failure"
+        what = message("Delivery attempt failed: %(reason)s",
+                       reason=message(REASON_WORDS[reason]))
+        status = "failure"
     row.result = {"stop_id": stop.id, "attempt": stop.attempt, "outcome": outcome,
                   "warehouse_id": stop.warehouse_id, "order_id": stop.order_id,
                   "shipment_id": stop.shipment_id, "at": at.isoformat(),
@@ -330,7 +335,7 @@ def decide(session: Session, stop: RouteStop, decision: str, day: date_type | No
         return {"stop_id": stop.id, "decision": decision, "date": day.isoformat(),
                 "attempt": stop.attempt}
     stop.status = "skipped"
-    _track(session, stop, "return_to_sender", utcnow(), "Returned to the warehouse",
+    _track(session, stop, "return_to_sender", utcnow(), message("Returned to the warehouse"),
            f"stop-{stop.id}-{stop.attempt}-return")
     held = False
     if stop.order_id is not None:

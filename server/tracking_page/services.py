@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from ..carriers.models import Carrier, CarrierService, Parcel, Shipment, ShipmentEvent
 from ..carriers.rating import add_business_days
-from ..i18n import N_
+from ..i18n import N_, render
 from ..models_base import utcnow
 from ..orders.models import Order
 
@@ -105,6 +105,7 @@ class Event:
     occurred_at: datetime
     location: str
     message: str
+    translated: bool = False  # our own driver's words, in the reader's language
 
 
 @dataclass
@@ -175,7 +176,8 @@ PAGE_STATEMENT = (
     .order_by(Shipment.id))
 EVENTS_STATEMENT = (
     select(ShipmentEvent.shipment_id, ShipmentEvent.status, ShipmentEvent.occurred_at,
-           ShipmentEvent.location, ShipmentEvent.message, ShipmentEvent.est_delivery_date)
+           ShipmentEvent.location, ShipmentEvent.message, ShipmentEvent.message_i18n,
+           ShipmentEvent.est_delivery_date)
     .where(ShipmentEvent.shipment_id.in_(bindparam("ids", expanding=True)))
     .order_by(ShipmentEvent.occurred_at.desc(), ShipmentEvent.id.desc()))
 
@@ -209,7 +211,8 @@ def proof_of_delivery(events: list[Event], driver: dict | None = None,
     if delivered is None:
         return None
     out = {"at": delivered.occurred_at, "location": delivered.location,
-           "message": delivered.message, "photo_url": None, "signed_by": None}
+           "message": delivered.message, "message_translated": delivered.translated,
+           "photo_url": None, "signed_by": None}
     if driver:
         out["signed_by"] = (driver["recipient_name"] or "").split(" ")[0] or None
         picture = driver["picture"]
@@ -319,7 +322,8 @@ def load(session: Session, token: str, today: date | None = None) -> TrackingVie
         for ev in connection.execute(EVENTS_STATEMENT, {"ids": list(shipments)}):
             view = shipments[ev.shipment_id]
             view.events.append(Event(ev.status, ev.occurred_at, ev.location or "",
-                                     ev.message or ""))
+                                     render(ev.message_i18n) if ev.message_i18n
+                                     else ev.message or "", bool(ev.message_i18n)))
             if ev.est_delivery_date is not None:
                 carrier_estimated.add(ev.shipment_id)
     delivered = [i for i, v in shipments.items() if v.status == "delivered"]
