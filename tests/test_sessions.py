@@ -266,6 +266,25 @@ def test_weak_passwords_are_refused_for_every_role_through_the_api(client, world
         assert made.status_code == 201, (role, made.get_json())
 
 
+def test_why_a_password_is_weak_reads_in_the_readers_language(client, world):
+    """Does a Chinese admin read why a password is refused, zxcvbn's own warning
+    included, in Chinese; and is every warning the installed zxcvbn gives for common
+    weak passwords one we translate?"""
+    from zxcvbn import zxcvbn
+
+    from server.auth.passwords import WARNINGS
+    for weak in ("password", "qwertyuiop", "aaaaaaaaaaaa", "abcdefghijkl", "1234567890",
+                 "john smith", "19701970", "abcabcabcabc", "dragon", "iloveyou1"):
+        warning = (zxcvbn(weak)["feedback"].get("warning") or "").rstrip(".")
+        assert not warning or warning in WARNINGS, warning
+    answer = client.post("/api/users?lang=zh-CN", headers=world.headers["admin"],
+                         json={"email": "weak-zh@example.com", "password": "qwertyuiop",
+                               "role": "admin"})
+    assert answer.status_code == 422
+    (why,) = answer.get_json()["fields"]["password"]
+    assert "这是最常见的 100 个密码之一" in why, why  # zxcvbn: a top-100 password
+
+
 def test_a_password_made_of_the_users_own_e_mail_is_refused(client, world):
     answer = client.post("/api/users", headers=world.headers["admin"],
                          json={"email": "li.wei@example.com", "password": "li.wei2024",

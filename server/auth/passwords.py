@@ -16,7 +16,7 @@ import threading
 
 from zxcvbn import zxcvbn
 
-from ..i18n import message
+from ..i18n import N_, message
 
 MIN_LENGTH = 8
 MIN_SCORE = 3
@@ -44,9 +44,29 @@ def _user_words(email: str, name: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(w) >= 3]
 
 
+# zxcvbn's warnings (its feedback.py), without their full stop: each has a translation,
+# so the reason reads in the user's language. One it adds later stays English.
+WARNINGS = {w: w for w in (
+    N_("Straight rows of keys are easy to guess"),
+    N_("Short keyboard patterns are easy to guess"),
+    N_('Repeats like "aaa" are easy to guess'),
+    N_('Repeats like "abcabcabc" are only slightly harder to guess than "abc"'),
+    N_('Sequences like "abc" or "6543" are easy to guess'),
+    N_("Recent years are easy to guess"),
+    N_("Dates are often easy to guess"),
+    N_("This is a top-10 common password"),
+    N_("This is a top-100 common password"),
+    N_("This is a very common password"),
+    N_("This is similar to a commonly used password"),
+    N_("A word by itself is easy to guess"),
+    N_("Names and surnames by themselves are easy to guess"),
+    N_("Common names and surnames are easy to guess"),
+)}
+
+
 def problem(password: str, *, email: str = "", name: str = "") -> dict | None:
     """What is wrong with `password` for the user with this e-mail and name, as a
-    stored message (for the `password` field; zxcvbn's own warning stays English),
+    stored message (for the `password` field, zxcvbn's warning translated with it),
     or None if it will do."""
     password = password or ""
     if len(password) < MIN_LENGTH:
@@ -60,5 +80,6 @@ def problem(password: str, *, email: str = "", name: str = "") -> dict | None:
         return message("is too easy to guess (it is close to a common or leaked password, "
                        "a pattern, or your own name or e-mail); a few unrelated words make "
                        "a strong one")
+    why = message(WARNINGS[warning]) if warning in WARNINGS else warning
     return message("is too easy to guess (%(why)s); a few unrelated words make a strong one",
-                   why=warning)
+                   why=why)
