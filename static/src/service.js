@@ -46,6 +46,8 @@ function option(value, text) {
   return node;
 }
 
+const caseUrl = (id) => `/service?order=${encodeURIComponent(id)}`;
+
 function newRef() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return 'reply-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -67,8 +69,10 @@ export function serviceScreen(boot, root) {
     results.replaceChildren();
     for (const hit of hits) {
       const item = el('li');
-      const button = el('button', 'service-hit');
-      button.type = 'button';
+      // A link: the case has its own address (/service?order=<id>), kept by the
+      // back button, a reload and a colleague the link is sent to.
+      const button = el('a', 'service-hit');
+      button.href = caseUrl(hit.id);
       button.dataset.orderId = String(hit.id);
       const head = el('span', 'hit-head');
       head.append(el('strong', 'hit-number', hit.order_number), channelBadge(hit.channel),
@@ -80,7 +84,6 @@ export function serviceScreen(boot, root) {
         button.append(el('span', 'hit-tracking muted', hit.tracking_numbers.join(', ')));
       }
       if (hit.placed_at) button.append(el('span', 'muted', dateTime(hit.placed_at)));
-      button.addEventListener('click', () => openCase(hit.id));
       item.append(button);
       results.append(item);
     }
@@ -261,9 +264,9 @@ export function serviceScreen(boot, root) {
       return;
     }
     const { order } = current;
-    const back = el('button', 'btn', t('service.back'));
-    back.type = 'button';
-    back.addEventListener('click', closeCase);
+    const back = el('a', 'btn', t('service.back'));
+    back.href = '/service';
+    back.dataset.back = '';
     const head = el('header', 'case-head');
     const title = el('h2', 'case-title', order.order_number);
     title.id = 'case-title';
@@ -328,8 +331,15 @@ export function serviceScreen(boot, root) {
   }
 
   return {
-    show() {
-      if (!current && !lastQuery) say(status, t('service.hint'));
+    show(params, query) {
+      const id = Number((query && query.get('order')) || 0);
+      if (id) {
+        if (!current || current.order.id !== id) openCase(id);
+      } else if (current) {
+        closeCase();
+      } else if (!lastQuery) {
+        say(status, t('service.hint'));
+      }
     },
     refresh() {
       if (current) openCase(current.order.id, { keepScroll: true });

@@ -85,6 +85,19 @@ def test_admin_finds_an_order_and_replies_once(live_server, phone, artifacts):
     assert len(replies) == 1, replies
     expect(page.locator('[data-part="send"]')).to_be_enabled()
 
+    # The case has its own address: a reload keeps it open, back returns to the hits.
+    assert page.url.endswith(f"/service?order={created['id']}"), page.url
+    page.reload()
+    expect(page.locator('[data-part="case"] .case-title')).to_have_text(number)
+    expect(page.locator('[data-part="case"] .tl-item[data-kind="service_reply"]')).to_have_count(1)
+    page.go_back()
+    expect(page.locator('[data-part="case"]')).to_be_hidden()
+    assert page.url.endswith("/service"), page.url
+    page.go_forward()
+    expect(page.locator('[data-part="case"] .case-title')).to_have_text(number)
+    page.locator('[data-part="case"] a.btn[data-back]').click()
+    expect(page.locator("#service-q")).to_be_visible()
+
 
 def test_opted_out_customer_is_refused_by_the_field(live_server, phone):
     page = phone.new_page()
