@@ -82,7 +82,7 @@ def _device(session: Session, device_id: str, user) -> SyncDevice:
     if device.user_id != user.id:
         raise Forbidden(message("This device belongs to another user; log in again to "
                                 "reset it"),
-                        fields={"device_id": ["belongs to another user"]})
+                        fields={"device_id": [message("belongs to another user")]})
     return device
 
 

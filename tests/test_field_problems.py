@@ -114,3 +114,20 @@ def test_a_refused_field_reads_in_the_readers_language(client, db_session, local
     if locale != "en":
         assert want != "must not contain NUL characters (\\u0000)"
     assert client.get("/api/skus", headers=headers).get_json()["items"] == []
+
+
+def test_a_business_rule_refusal_names_the_field_in_the_readers_language(client, db_session):
+    """Is a refusal by a service rule (a SKU code taken) answered with the field's
+    problem in Chinese, the field's name unchanged, and nothing stored twice?"""
+    user = make_user(db_session, "admin")
+    user.locale = "zh-CN"
+    headers = token_headers(db_session, user)
+    seller = client.post("/api/sellers", headers=headers, json={"name": "Zh Seller"})
+    assert seller.status_code == 201, seller.get_json()
+    body = {"seller_id": seller.get_json()["id"], "code": "ZH-1", "name": "x"}
+    assert client.post("/api/skus", headers=headers, json=body).status_code == 201
+    again = client.post("/api/skus", headers=headers, json=body)
+    assert again.status_code == 409
+    assert again.get_json()["fields"] == {"code": ["已存在"]}
+    assert "ZH-1" in again.get_json()["message"]
+    assert len(client.get("/api/skus", headers=headers).get_json()["items"]) == 1

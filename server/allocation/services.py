@@ -607,11 +607,12 @@ def allocate_order(session: Session, order_id: int, *, user_id: int | None = Non
     facts = _read_order(session, order_id)
     if facts is None:
         raise NotFound(message("No order %(id)s", id=order_id),
-                       fields={"order_id": ["not found"]})
+                       fields={"order_id": [message("not found")]})
     if facts.status not in ALLOCATABLE:
         raise Conflict(message("Order %(id)s is %(status)s: nothing to allocate", id=facts.id,
                                status=status_word(facts.status)),
-                       fields={"status": [f"cannot allocate a {facts.status} order"]})
+                       fields={"status": [message("cannot allocate a %(status)s order",
+                                                 status=status_word(facts.status))]})
     if not facts.demands:
         return refresh_status(session, session.get(Order, order_id), user_id=user_id)
     rules = _read_rules(session, facts.seller_id)

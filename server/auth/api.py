@@ -63,7 +63,7 @@ def login(args):
     if user is None:
         password_refused()
         raise BadCredentials(message("Wrong e-mail or password"),
-                             fields={"password": ["wrong e-mail or password"]})
+                             fields={"password": [message("wrong e-mail or password")]})
     db.session.commit()
     _log_this_browser_in(user, remember=args["remember"])
     return _me()
@@ -194,12 +194,13 @@ def create_user(args):
     if args["seller_id"] is not None:
         seller = db.session.get(Seller, args["seller_id"])
         if seller is None:
-            raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
+            raise NotFound(message("No such seller"), fields={"seller_id": [message("not found")]})
     warehouses = []
     for wid in args["warehouse_ids"]:
         warehouse = db.session.get(Warehouse, wid)
         if warehouse is None:
-            raise NotFound(message("No such warehouse"), fields={"warehouse_ids": [f"{wid} not found"]})
+            raise NotFound(message("No such warehouse"),
+                           fields={"warehouse_ids": [message("%(id)s not found", id=wid)]})
         warehouses.append(warehouse)
     user = services.create_user(db.session, email=args["email"], password=args["password"],
                                 role=args["role"], seller=seller, warehouses=warehouses,

@@ -99,10 +99,10 @@ def owning_seller_id(requested: int | None, user=None) -> int:
     user = user if user is not None else principal()
     if user.role == "seller":
         if requested not in (None, user.seller_id):
-            raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
+            raise NotFound(message("No such seller"), fields={"seller_id": [message("not found")]})
         return user.seller_id
     if requested is None:
         raise InvalidInput("seller_id", message("is required for an admin"))
     if db.session.get(Seller, requested) is None:
-        raise NotFound(message("No such seller"), fields={"seller_id": ["not found"]})
+        raise NotFound(message("No such seller"), fields={"seller_id": [message("not found")]})
     return requested

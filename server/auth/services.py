@@ -78,7 +78,8 @@ def create_seller(session: Session, *, name: str, code: str | None = None) -> Se
             raise InvalidInput("code", message("is required when the name has no letters or digits"))
     if session.scalar(select(Seller).where(
             (func.lower(Seller.name) == name.lower()) | (Seller.code == code))):
-        raise Conflict(message("Seller %(name)s exists", name=repr(name)), fields={"name": ["already exists"]})
+        raise Conflict(message("Seller %(name)s exists", name=repr(name)),
+                       fields={"name": [message("already exists")]})
     seller = Seller(name=name, code=code)
     session.add(seller)
     session.flush()
@@ -101,7 +102,8 @@ def create_user(session: Session, *, email: str, password: str, role: str,
     if locale not in LOCALES:
         raise InvalidInput("locale", message("must be one of %(choices)s", choices=", ".join(LOCALES)))
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(message("A user %(email)s exists", email=email), fields={"email": ["already exists"]})
+        raise Conflict(message("A user %(email)s exists", email=email),
+                       fields={"email": [message("already exists")]})
     user = User(email=email, password_hash=hash_password(password), role=role,
                 seller_id=seller.id if seller else None, name=name or email.split("@")[0],
                 locale=locale)
@@ -219,7 +221,8 @@ def update_user(session: Session, user_id: int, *, by: User, active: bool | None
     it off or on."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(message("No user %(id)s", id=user_id), fields={"user_id": ["not found"]})
+        raise NotFound(message("No user %(id)s", id=user_id),
+                       fields={"user_id": [message("not found")]})
     if password is not None:
         if user.id == by.id:
             # Not without the current password, even for an admin: a session left
@@ -296,7 +299,8 @@ def token_for(session: Session, token: str) -> ApiToken | None:
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and user.role != "admin"):
-        raise NotFound(message("No token %(id)s", id=token_id), fields={"token_id": ["not found"]})
+        raise NotFound(message("No token %(id)s", id=token_id),
+                       fields={"token_id": [message("not found")]})
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         # Whatever it opened stops listening too, once the revocation is committed.

@@ -395,4 +395,4 @@ def booking_view(session, booking: Booking) -> dict:
 
 def get_missing(booking_id):
     raise NotFound(message("No booking %(id)s", id=booking_id),
-                   fields={"booking_id": ["not found"]})
+                   fields={"booking_id": [message("not found")]})

@@ -71,7 +71,7 @@ def shipment_label(shipment_id):
     shipment = get_scoped(Shipment, shipment_id)
     if not shipment.label_pdf:
         raise NotFound(message("Shipment %(id)s has no label", id=shipment_id),
-                       fields={"shipment_id": ["has no label"]})
+                       fields={"shipment_id": [message("has no label")]})
     return Response(shipment.label_pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="label-{shipment.tracking_number}.pdf"',
         "Cache-Control": "private, max-age=300"})
@@ -104,7 +104,8 @@ def create_manifest(args):
 def _warehouse(warehouse_id) -> Warehouse:
     warehouse = db.session.get(Warehouse, warehouse_id)
     if warehouse is None:
-        raise NotFound(f"No warehouse {warehouse_id}", fields={"warehouse_id": ["not found"]})
+        raise NotFound(message("No warehouse %(id)s", id=warehouse_id),
+                       fields={"warehouse_id": [message("not found")]})
     return warehouse
 
 

@@ -428,8 +428,8 @@ def provider_named(session: Session, name: str | None, warehouse_id: int) -> Car
     if name == "easypost":
         account = account_for(session, warehouse_id)
         if account is None:
-            raise Conflict("The warehouse no longer has the aggregator account that "
-                           "bought this label", fields={"provider": ["no account"]})
+            raise Conflict(message("The warehouse no longer has the aggregator account "
+                                   "that bought this label"), fields={"provider": [message("no account")]})
         return _easypost(account)
     return BuiltInProvider(session)
 

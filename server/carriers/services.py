@@ -109,7 +109,8 @@ def create_carrier(session: Session, *, code: str, name: str, tracking_url: str 
     if not name or not name.strip():
         raise InvalidInput("name", message("is required"))
     if session.scalar(select(Carrier.id).where(Carrier.code == code)):
-        raise Conflict(message("Carrier %(code)s exists", code=code), fields={"code": ["already exists"]})
+        raise Conflict(message("Carrier %(code)s exists", code=code),
+                       fields={"code": [message("already exists")]})
     carrier = Carrier(code=code, name=name.strip(), tracking_url=tracking_url, active=active)
     session.add(carrier)
     session.flush()
@@ -124,7 +125,8 @@ def create_service(session: Session, carrier: Carrier, *, code: str, **attrs) ->
     if not CODE_RE.match(code):
         raise InvalidInput("code", message("2-32 capital letters, digits or _"))
     if session.scalar(select(CarrierService.id).where(CarrierService.code == code)):
-        raise Conflict(message("Service %(code)s exists", code=code), fields={"code": ["already exists"]})
+        raise Conflict(message("Service %(code)s exists", code=code),
+                       fields={"code": [message("already exists")]})
     clean = _clean_service(attrs)
     clean.setdefault("pricing", "per_lb" if clean.get("per_lb_cents_by_zone") else "table")
     service = CarrierService(carrier_id=carrier.id, code=code, **clean)
@@ -254,7 +256,7 @@ def create_shipment(session: Session, *, warehouse, seller_id: int, ship_to: Map
         except IntegrityError:
             raise Conflict(message("The carrier's tracking number %(number)s is already on "
                                    "another shipment", number=shipment.tracking_number),
-                           fields={"tracking_number": ["already in use"]})
+                           fields={"tracking_number": [message("already in use")]})
     except BaseException:
         savepoint.rollback()
         if purchase is not None and purchase.provider_shipment_id:
@@ -279,7 +281,7 @@ def _service_row(session: Session, rate) -> CarrierService:
         row = session.get(CarrierService, quote.service_id)
         if row is None:
             raise NotFound(message("No service %(id)s", id=quote.service_id),
-                           fields={"service": ["not found"]})
+                           fields={"service": [message("not found")]})
         return row
     row = session.scalar(select(CarrierService).where(CarrierService.code == rate.service_code))
     if row is not None:
@@ -309,7 +311,8 @@ def void_shipment(session: Session, shipment: Shipment) -> Shipment:
     from . import gateway
     if shipment.status != "labelled":
         raise Conflict(message("Shipment %(id)s is %(status)s; only a labelled shipment can "
-                               "be voided", id=shipment.id, status=shipment.status), fields={"status": ["must be labelled"]})
+                               "be voided", id=shipment.id, status=shipment.status),
+                               fields={"status": [message("must be labelled")]})
     provider = gateway.provider_named(session, shipment.provider, shipment.warehouse_id)
     provider.void(shipment)
     shipment.status = "cancelled"
@@ -332,12 +335,13 @@ def manifest(session: Session, warehouse, carrier_code: str, shipment_ids=None):
     shipments = session.scalars(query).all()
     if not shipments:
         raise NotFound(message("No labelled %(carrier)s shipments at %(warehouse)s", carrier=code, warehouse=warehouse.code),
-                       fields={"carrier": ["no labelled shipments"]})
+                       fields={"carrier": [message("no labelled shipments")]})
     provider = gateway.provider_for(session, warehouse)
     mine = [s for s in shipments if (s.provider or "builtin") == provider.name]
     if not mine:
         raise Conflict(message("The %(carrier)s shipments at %(warehouse)s were labelled by another "
-                               "provider", carrier=code, warehouse=warehouse.code), fields={"carrier": ["labelled by another provider"]})
+                               "provider", carrier=code, warehouse=warehouse.code),
+                               fields={"carrier": [message("labelled by another provider")]})
     return provider.manifest(warehouse, code, mine)
 
 

@@ -18,7 +18,8 @@ def _set_barcodes(session: Session, sku: Sku, barcodes: list[str]) -> None:
                SkuBarcode.sku_id != (sku.id or 0))).first()
     if taken:
         raise Conflict(message("Barcode %(barcode)s already belongs to SKU %(sku)s", barcode=taken[0], sku=taken[1]),
-                       fields={"barcodes": [f"{taken[0]} is used by {taken[1]}"]})
+                       fields={"barcodes": [message("%(barcode)s is used by %(sku)s",
+                                                     barcode=taken[0], sku=taken[1])]})
     keep = {row.barcode: row for row in sku.barcode_rows}
     sku.barcode_rows = [keep.get(b) or SkuBarcode(barcode=b, seller_id=sku.seller_id)
                         for b in barcodes]
@@ -27,7 +28,8 @@ def _set_barcodes(session: Session, sku: Sku, barcodes: list[str]) -> None:
 def create_sku(session: Session, *, seller_id: int, code: str, barcodes=(), **attrs) -> Sku:
     code = code.strip()
     if session.scalar(select(Sku.id).where(Sku.seller_id == seller_id, Sku.code == code)):
-        raise Conflict(message("SKU %(code)s exists", code=code), fields={"code": ["already exists"]})
+        raise Conflict(message("SKU %(code)s exists", code=code),
+                       fields={"code": [message("already exists")]})
     sku = Sku(seller_id=seller_id, code=code, **{k: v for k, v in attrs.items()
                                                  if k in EDITABLE})
     session.add(sku)

@@ -55,7 +55,7 @@ def create_account(session: Session, *, seller_id: int, channel: str, account_ke
     if session.scalar(select(ChannelAccount.id).where(ChannelAccount.channel == channel,
                                                       ChannelAccount.account_key == account_key)):
         raise Conflict(message("A %(channel)s account %(account)s exists", channel=channel, account=account_key),
-                       fields={"account_key": ["already exists"]})
+                       fields={"account_key": [message("already exists")]})
     account = ChannelAccount(seller_id=seller_id, channel=channel, account_key=account_key,
                              name=name or account_key, credentials=credentials or {},
                              base_url=(base_url or "").rstrip("/"), buffer=buffer, cap=cap,
@@ -80,7 +80,8 @@ def set_mapping(session: Session, account: ChannelAccount, channel_sku: str,
         seen.add(sku_id)
         sku = session.get(Sku, sku_id)
         if sku is None or sku.seller_id != account.seller_id:
-            raise NotFound(message("No SKU %(id)s", id=sku_id), fields={f"components.{i}.sku_id": ["not found"]})
+            raise NotFound(message("No SKU %(id)s", id=sku_id),
+                           fields={f"components.{i}.sku_id": ["not found"]})
         if units <= 0:
             raise InvalidInput(f"components.{i}.quantity", message("must be greater than 0"))
     for old in [m for m in account.mappings if m.channel_sku == channel_sku]:
@@ -369,7 +370,7 @@ def release_order(session: Session, order: Order, *, ship_to: dict | None = None
     if order.status != "held":
         raise Conflict(message("Order %(id)s is %(status)s, not held", id=order.id,
                                status=status_word(order.status)),
-                       fields={"status": ["only a held order can be released"]})
+                       fields={"status": [message("only a held order can be released")]})
     if ship_to:
         for key, value in ship_to.items():
             setattr(order, f"ship_to_{key}", value or "")
@@ -500,7 +501,7 @@ def replay_dead_letter(session: Session, letter: DeadLetter, *,
     failure keeps it, with the new reason."""
     if letter.replayed_at is not None:
         raise Conflict(message("Dead letter %(id)s was replayed already", id=letter.id),
-                       fields={"dead_letter_id": ["already replayed"]})
+                       fields={"dead_letter_id": [message("already replayed")]})
     letter_id, account_id, payload = letter.id, letter.account_id, letter.payload
     account = session.get(ChannelAccount, account_id)
     try:

@@ -213,7 +213,7 @@ def send_reply(session: Session, order: Order, template: str, channel: str,
     if shown["opted_out"]:
         raise Conflict(message(N_("The customer opted out of %(channel)s messages"),
                                channel=message(CHANNEL_WORDS[channel])),
-                       fields={"channel": ["opted out"]})
+                       fields={"channel": [message("opted out")]})
     status = "queued" if sender_for(channel, current_app.config) is not None else "held"
     now = utcnow()
     row = Notification(seller_id=order.seller_id, order_id=order.id, shipment_id=None,

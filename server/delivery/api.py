@@ -49,7 +49,8 @@ def _routes():
 def _route(route_id) -> Route:
     route = db.session.scalars(_routes().where(Route.id == route_id)).first()
     if route is None:
-        raise NotFound(message("No route %(id)s", id=route_id), fields={"route_id": ["not found"]})
+        raise NotFound(message("No route %(id)s", id=route_id),
+                       fields={"route_id": [message("not found")]})
     return route
 
 
@@ -123,7 +124,7 @@ def move(args, route_id, stop_id):
     stop = next((s for s in route.stops if s.id == stop_id), None)
     if stop is None:
         raise NotFound(message("No stop %(stop)s on route %(route)s", stop=stop_id, route=route_id),
-                       fields={"stop_id": ["not found"]})
+                       fields={"stop_id": [message("not found")]})
     target = route if args["to_route_id"] in (None, route.id) else _route(args["to_route_id"])
     changed, warnings = services.move_stop(db.session, stop, target, args["position"])
     db.session.commit()
@@ -265,7 +266,8 @@ def _stop(stop_id) -> RouteStop:
             select(Route.id).where(Route.id == stop.route_id, Route.driver_id == user.id,
                                    Route.status != "draft")) is not None))
     if not visible:
-        raise NotFound(message("No stop %(id)s", id=stop_id), fields={"stop_id": ["not found"]})
+        raise NotFound(message("No stop %(id)s", id=stop_id),
+                       fields={"stop_id": [message("not found")]})
     return stop
 
 
@@ -319,6 +321,7 @@ def get_proof(sha256):
         row = None  # another driver's proof is as good as absent: no hint it exists
     body = proof.storage().get(sha256) if row is not None else None
     if body is None:
-        raise NotFound(message("No file %(sha256)s", sha256=sha256), fields={"sha256": ["not found"]})
+        raise NotFound(message("No file %(sha256)s", sha256=sha256),
+                       fields={"sha256": [message("not found")]})
     return Response(body, mimetype=row.content_type,
                     headers={"Cache-Control": "private, max-age=86400, immutable"})

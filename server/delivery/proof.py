@@ -247,13 +247,13 @@ def report(session: Session, user, stop_id, outcome: str, args: dict, at: dateti
         if earlier.outcome == "delivered":
             raise Conflict(message("Stop %(id)s was delivered already; a failed attempt "
                                    "cannot follow", id=stop.id),
-                           fields={"stop_id": ["delivered already"]})
+                           fields={"stop_id": [message("delivered already")]})
         raise Conflict(message("Stop %(id)s was reported failed; the dispatcher decides "
                                "what comes next", id=stop.id),
-                       fields={"stop_id": ["failed attempt reported"]})
+                       fields={"stop_id": [message("failed attempt reported")]})
     if route is None or route.status not in ("planned", "dispatched"):
         raise Conflict(message("Stop %(id)s is not on a route out today", id=stop.id),
-                       fields={"stop_id": ["not on a route out"]})
+                       fields={"stop_id": [message("not on a route out")]})
     row = DeliveryAttempt(warehouse_id=stop.warehouse_id, stop_id=stop.id,
                           attempt=stop.attempt, route_id=stop.route_id,
                           shipment_id=stop.shipment_id, order_id=stop.order_id,
@@ -316,7 +316,7 @@ def decide(session: Session, stop: RouteStop, decision: str, day: date_type | No
     attempt = current_attempt(session, stop)
     if attempt is None or attempt.outcome != "failed" or stop.status != "failed":
         raise Conflict(message("Stop %(id)s has no failed attempt to decide on", id=stop.id),
-                       fields={"stop_id": ["no failed attempt"]})
+                       fields={"stop_id": [message("no failed attempt")]})
     attempt.decision, attempt.decided_at = decision, utcnow()
     if decision == "reschedule":
         if day is None or day <= stop.date:

@@ -62,7 +62,8 @@ def create_vehicle(session: Session, warehouse, **attrs) -> Vehicle:
     _check_vehicle(attrs)
     if session.scalar(select(Vehicle.id).where(Vehicle.warehouse_id == warehouse.id,
                                                Vehicle.name == attrs["name"])):
-        raise Conflict(message("Van %(name)s exists", name=attrs['name']), fields={"name": ["already exists"]})
+        raise Conflict(message("Van %(name)s exists", name=attrs['name']),
+                       fields={"name": [message("already exists")]})
     van = Vehicle(warehouse_id=warehouse.id, **{k: v for k, v in attrs.items()
                                                  if k in VEHICLE_FIELDS})
     session.add(van)
@@ -75,7 +76,8 @@ def update_vehicle(session: Session, van: Vehicle, **attrs) -> Vehicle:
     if "name" in attrs and attrs["name"] != van.name and session.scalar(
             select(Vehicle.id).where(Vehicle.warehouse_id == van.warehouse_id,
                                      Vehicle.name == attrs["name"])):
-        raise Conflict(message("Van %(name)s exists", name=attrs['name']), fields={"name": ["already exists"]})
+        raise Conflict(message("Van %(name)s exists", name=attrs['name']),
+                       fields={"name": [message("already exists")]})
     for key, value in attrs.items():
         if key in VEHICLE_FIELDS:
             setattr(van, key, value)
@@ -143,9 +145,11 @@ def move_stop(session: Session, stop: RouteStop, to_route: Route, position: int 
         raise InvalidInput("to_route_id", message("must be a route of the same warehouse and day"))
     for route in {r for r in (stop.route, to_route) if r is not None}:
         if route.status == "done":
-            raise Conflict(message("Route %(id)s is done", id=route.id), fields={"to_route_id": ["is done"]})
+            raise Conflict(message("Route %(id)s is done", id=route.id),
+                           fields={"to_route_id": [message("is done")]})
     if stop.status not in ("planned", "unassigned"):
-        raise Conflict(message("Stop %(id)s is %(status)s", id=stop.id, status=stop.status), fields={"stop_id": [stop.status]})
+        raise Conflict(message("Stop %(id)s is %(status)s", id=stop.id, status=stop.status),
+                       fields={"stop_id": [stop.status]})
     old = stop.route
     others = [s for s in sorted(to_route.stops, key=lambda s: s.sequence) if s.id != stop.id]
     if position is None:
@@ -177,7 +181,8 @@ def set_route(session: Session, route: Route, *, status: str | None = None,
         if status not in ROUTE_STATUSES or status not in NEXT_STATUS[route.status]:
             raise Conflict(message("Route %(id)s cannot go from %(now)s to %(wanted)s",
                                    id=route.id, now=route.status, wanted=status),
-                           fields={"status": [f"cannot follow {route.status}"]})
+                           fields={"status": [message("cannot follow %(status)s",
+                                                         status=route.status)]})
         route.status = status
         if status == "dispatched":
             from .proof import route_dispatched

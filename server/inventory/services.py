@@ -69,14 +69,15 @@ def _positive(name: str, value: int) -> None:
 def _sku(session: Session, sku_id: int) -> Sku:
     sku = session.get(Sku, sku_id)
     if sku is None:
-        raise NotFound(message("No SKU %(id)s", id=sku_id), fields={"sku_id": ["not found"]})
+        raise NotFound(message("No SKU %(id)s", id=sku_id),
+                       fields={"sku_id": [message("not found")]})
     return sku
 
 
 def _bin(session: Session, bin_id: int, field: str = "bin_id") -> Bin:
     bin_ = session.get(Bin, bin_id)
     if bin_ is None:
-        raise NotFound(message("No bin %(id)s", id=bin_id), fields={field: ["not found"]})
+        raise NotFound(message("No bin %(id)s", id=bin_id), fields={field: [message("not found")]})
     if not bin_.active:
         raise InvalidInput(field, message("bin %(bin)s is inactive", bin=bin_.code))
     return bin_
@@ -360,7 +361,7 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     stock_ids = session.scalars(select(Reservation.stock_id).where(*conditions)).all()
     if not stock_ids:
         raise NotFound(message("Nothing is reserved for %(reference)s", reference=repr(reference)),
-                       fields={"reference": ["has no open reservation"]})
+                       fields={"reference": [message("has no open reservation")]})
     # Stock rows first, in primary-key order, as reserve() locks them: no cycles.
     stocks = {s.id: s for s in _lock(session, Stock.id.in_(set(stock_ids)))}
     held = list(session.scalars(
@@ -370,7 +371,7 @@ def release(session: Session, *, reference: str, sku_id: int | None = None,
     wanted = total if quantity is None else quantity
     if wanted > total:
         raise Conflict(message("Cannot release %(wanted)s: %(reference)s holds %(total)s", wanted=wanted, reference=repr(reference), total=total),
-                       fields={"quantity": [f"at most {total}"]}, held=total)
+                       fields={"quantity": [message("at most %(n)s", n=total)]}, held=total)
     left = wanted
     for reservation in held:
         if left == 0:

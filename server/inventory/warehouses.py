@@ -30,7 +30,8 @@ def create_warehouse(session: Session, *, code: str, **attrs) -> Warehouse:
     _check(attrs)
     code = code.strip().upper()
     if session.scalar(select(Warehouse.id).where(Warehouse.code == code)):
-        raise Conflict(message("Warehouse %(code)s exists", code=code), fields={"code": ["already exists"]})
+        raise Conflict(message("Warehouse %(code)s exists", code=code),
+                       fields={"code": [message("already exists")]})
     warehouse = Warehouse(code=code, **{k: v for k, v in attrs.items()
                                         if k in WAREHOUSE_FIELDS})
     session.add(warehouse)
@@ -62,7 +63,7 @@ def create_bins(session: Session, warehouse: Warehouse, codes: list[str],
                                                       Bin.code.in_(codes))).all()
     if existing:
         raise Conflict(message("Bins exist: %(codes)s", codes=", ".join(sorted(existing))),
-                       fields={"codes": [f"{c} exists" for c in sorted(existing)]})
+                       fields={"codes": [message("%(code)s exists", code=c) for c in sorted(existing)]})
     bins = [Bin(warehouse_id=warehouse.id, code=code, kind=kind) for code in codes]
     session.add_all(bins)
     session.flush()

@@ -106,7 +106,7 @@ def cancel_line(args, order_id, line_id):
     if line is None:
         raise NotFound(message("No line %(line)s on order %(order)s", line=line_id,
                                order=order_id),
-                       fields={"line_id": ["not found"]})
+                       fields={"line_id": [message("not found")]})
     services.cancel_quantity(db.session, order, line, args["quantity"],
                              reason=args["reason"], user_id=principal().id)
     db.session.commit()
@@ -194,7 +194,8 @@ def set_rules(args, seller_id):
         seller.allowed_warehouses = warehouses
     if args.get("preferred_warehouse_id") is not None and \
             db.session.get(Warehouse, args["preferred_warehouse_id"]) is None:
-        raise NotFound(message("No such warehouse"), fields={"preferred_warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"),
+                       fields={"preferred_warehouse_id": [message("not found")]})
     for key, value in args.items():
         setattr(seller, key, value)
     db.session.commit()

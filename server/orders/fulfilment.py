@@ -41,7 +41,7 @@ def pick_order(session: Session, order: Order, *, user_id=None) -> Order:
     if order.status != "released":
         raise Conflict(message("Order %(id)s is %(status)s; release it before picking",
                                id=order.id, status=status_word(order.status)),
-                       fields={"status": ["must be released"]})
+                       fields={"status": [message("must be released")]})
     for allocation in order.allocations:
         units = allocation.quantity - allocation.quantity_picked
         if units <= 0:
@@ -86,7 +86,7 @@ def pack_order(session: Session, order: Order, *, user_id=None) -> list[Shipment
     if order.status != "picked":
         raise Conflict(message("Order %(id)s is %(status)s; pick it before packing",
                                id=order.id, status=status_word(order.status)),
-                       fields={"status": ["must be picked"]})
+                       fields={"status": [message("must be picked")]})
     by_warehouse: dict[int, list[OrderAllocation]] = {}
     for allocation in order.allocations:
         if allocation.quantity:

@@ -75,7 +75,8 @@ def transition(session: Session, order: Order, to_status: str, text="", *,
         raise Conflict(message("Order %(id)s is %(status)s; it cannot become %(to)s",
                                id=order.id, status=status_word(order.status),
                                to=status_word(to_status)),
-                       fields={"status": [f"{order.status} -> {to_status} is not allowed"]},
+                       fields={"status": [message("%(status)s -> %(to)s is not allowed",
+                                                 status=order.status, to=to_status)]},
                        order_id=order.id, status=order.status)
     previous, order.status = order.status, to_status
     record(session, order, "status", text or f"{previous} -> {to_status}", data=data,
@@ -141,7 +142,7 @@ def create_order(session: Session, *, seller_id: int, external_id: str, lines: l
     if order is None:
         raise Conflict(message("Order %(external_id)s from %(channel)s exists",
                                external_id=external_id, channel=channel),
-                       fields={"external_id": ["already exists"]})
+                       fields={"external_id": [message("already exists")]})
     record(session, order, "created", message("Order %(external_id)s received from "
                                               "%(channel)s", external_id=external_id,
                                               channel=channel),
@@ -169,7 +170,8 @@ def cancel_order(session: Session, order: Order, *, reason: str = "",
     """Cancel the whole order and release every unit it reserved."""
     if order.status not in CANCELLABLE:
         raise Conflict(_too_late(order, "cancel"),
-                       fields={"status": [f"cannot cancel a {order.status} order"]})
+                       fields={"status": [message("cannot cancel a %(status)s order",
+                                                 status=status_word(order.status))]})
     for line in order.lines:
         _release_line(session, line, line.open_quantity, user_id)
         line.quantity_cancelled = line.quantity
@@ -183,9 +185,10 @@ def cancel_quantity(session: Session, order: Order, line: OrderLine, quantity: i
     waiting for stock go first; then allocated units are released, exactly."""
     if order.status not in CANCELLABLE:
         raise Conflict(_too_late(order, "cancel"),
-                       fields={"status": [f"cannot cancel a {order.status} order"]})
+                       fields={"status": [message("cannot cancel a %(status)s order",
+                                                 status=status_word(order.status))]})
     if line.order_id != order.id:
-        raise NotFound(message("No such line"), fields={"line_id": ["not on this order"]})
+        raise NotFound(message("No such line"), fields={"line_id": [message("not on this order")]})
     if not 0 < quantity <= line.open_quantity:
         raise InvalidInput("quantity", message("must be between %(low)s and %(high)s",
                                                low=1, high=line.open_quantity))
@@ -212,7 +215,8 @@ def edit_lines(session: Session, order: Order, lines: list[dict], *,
     then the new lines are allocated afresh: what was reserved is exactly freed."""
     if order.status not in ("held", "received", "backordered", "allocated", "exception"):
         raise Conflict(_too_late(order, "edit"),
-                       fields={"status": [f"cannot edit a {order.status} order"]})
+                       fields={"status": [message("cannot edit a %(status)s order",
+                                                 status=status_word(order.status))]})
     _check_lines(session, order.seller_id, lines)
     for line in order.lines:
         _release_line(session, line, line.open_quantity, user_id)
@@ -337,7 +341,7 @@ def create_channel_order(session: Session, *, seller_id: int, channel: str,
     if order is None:  # another worker stored it first
         raise DuplicateOrder(message("Order %(external_id)s from %(channel)s exists",
                                      external_id=external_id, channel=channel),
-                             fields={"external_id": ["already exists"]})
+                             fields={"external_id": [message("already exists")]})
     record(session, order, "created", message("Order %(external_id)s received from "
                                               "%(channel)s", external_id=external_id,
                                               channel=channel),
@@ -352,7 +356,8 @@ def replace_lines(session: Session, order: Order, lines: list[dict], *,
     cancelled when nothing is left open). Allocation is the caller's next step."""
     if order.status not in ("held", "received", "backordered", "allocated", "exception"):
         raise Conflict(_too_late(order, "edit"),
-                       fields={"status": [f"cannot edit a {order.status} order"]})
+                       fields={"status": [message("cannot edit a %(status)s order",
+                                                 status=status_word(order.status))]})
     _check_resolved(session, order.seller_id, lines)
     for line in order.lines:
         if line.sku_id is not None:
@@ -374,7 +379,7 @@ def release_held(session: Session, order: Order, *, user_id: int | None = None) 
     if order.status != "held":
         raise Conflict(message("Order %(id)s is %(status)s, not held", id=order.id,
                                status=status_word(order.status)),
-                       fields={"status": ["only a held order can be released"]})
+                       fields={"status": [message("only a held order can be released")]})
     problems = hold_problems(order)
     if problems:
         order.hold_because(problems)
@@ -389,7 +394,7 @@ def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         raise NotFound(message("No order %(id)s", id=order_id),
-                       fields={"order_id": ["not found"]})
+                       fields={"order_id": [message("not found")]})
     return order
 
 

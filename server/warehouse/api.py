@@ -380,7 +380,7 @@ def suggest(args):
     target = suggest_bin(db.session, args["warehouse_id"], args["sku_id"])
     if target is None:
         raise NotFound(message("No free storage bin"),
-                       fields={"warehouse_id": ["no free bin"]})
+                       fields={"warehouse_id": [message("no free bin")]})
     return target
 
 
@@ -420,7 +420,7 @@ def pack(args, order_id):
                                 for a in order.allocations):
         from ..errors import NotFound
         raise NotFound(message("No order %(id)s to pack here", id=order_id),
-                       fields={"order_id": ["not found"]})
+                       fields={"order_id": [message("not found")]})
     shipments = verify_and_pack(db.session, order, args["warehouse_id"], args["items"],
                                 args["weight_g"], user_id=principal().id)
     db.session.commit()
@@ -441,7 +441,8 @@ def claim(task_id):
     if task.status != "open" and task.assigned_user_id != principal().id:
         raise Conflict(message("Task %(id)s is %(status)s", id=task_id,
                                status=task_status_word(task.status)),
-                       fields={"task_id": [f"already {task.status}"]})
+                       fields={"task_id": [message("already %(status)s",
+                                                   status=task_status_word(task.status))]})
     task.status, task.assigned_user_id = "claimed", principal().id
     db.session.commit()
     return task

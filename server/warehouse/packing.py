@@ -40,7 +40,8 @@ def verify_and_pack(session: Session, order: Order, warehouse_id: int,
     if order.status != "picked":
         raise Conflict(message("Order %(id)s is %(status)s, not picked", id=order.external_id,
                                status=status_word(order.status)),
-                       fields={"order_id": [f"is {order.status}"]})
+                       fields={"order_id": [message("is %(status)s",
+                                                    status=status_word(order.status))]})
     if any(a.warehouse_id != warehouse_id for a in order.allocations if a.quantity):
         raise InvalidInput("order_id", message("ships from several warehouses: pack it in "
                                                "each (not supported yet)"))
@@ -56,7 +57,7 @@ def verify_and_pack(session: Session, order: Order, warehouse_id: int,
         codes = {s.id: s.code for s in session.query(Sku).filter(
             Sku.id.in_(set(missing) | set(extra)))}
         raise Conflict(message("The parcel does not hold what was picked"),
-                       fields={"items": [f"missing {n} x {codes.get(s, s)}"
+                       fields={"items": [message("missing %(n)s x %(sku)s", n=n, sku=codes.get(s, s))
                                          for s, n in missing.items()]
                                + [f"extra {n} x {codes.get(s, s)}" for s, n in extra.items()]},
                        missing={str(s): n for s, n in missing.items()},
@@ -66,6 +67,6 @@ def verify_and_pack(session: Session, order: Order, warehouse_id: int,
     if expected and abs(weight_g - expected) > max(WEIGHT_SLACK_G, expected * WEIGHT_TOLERANCE):
         raise Conflict(message("The parcel weighs %(weight)s g; its contents should weigh "
                                "about %(expected)s g", weight=weight_g, expected=expected),
-                       fields={"weight_g": [f"expected about {expected} g"]},
+                       fields={"weight_g": [message("expected about %(g)s g", g=expected)]},
                        expected_weight_g=expected)
     return pack_order(session, order, user_id=user_id)

@@ -20,7 +20,8 @@ def release_wave(session: Session, warehouse_id: int, *, max_orders: int = 20,
     sorted in the bins' walking order. Orders are locked, so two supervisors
     releasing at once never put one order in two waves."""
     if session.get(Warehouse, warehouse_id) is None:
-        raise NotFound(message("No such warehouse"), fields={"warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"),
+                       fields={"warehouse_id": [message("not found")]})
     if not 1 <= max_orders <= 500:
         raise InvalidInput("max_orders", message("must be between %(low)s and %(high)s",
                                                  low=1, high=500))
@@ -91,7 +92,8 @@ def create_inbound(session: Session, *, seller_id: int, warehouse_id: int, refer
     """Announce a container or ASN: `lines` [{sku_id, quantity}] of the seller's SKUs."""
     from ..catalog.models import Sku
     if session.get(Warehouse, warehouse_id) is None:
-        raise NotFound(message("No such warehouse"), fields={"warehouse_id": ["not found"]})
+        raise NotFound(message("No such warehouse"),
+                       fields={"warehouse_id": [message("not found")]})
     if not lines:
         raise InvalidInput("lines", message("an inbound shipment needs at least one line"))
     inbound = InboundShipment(warehouse_id=warehouse_id, seller_id=seller_id,
