@@ -177,7 +177,8 @@ def push(session: Session, user, device_id: str, mutations: list[dict],
     rows = []
     for m, at, outcome in outcomes:
         status, detail = outcome.result() if isinstance(outcome, Planned) else outcome
-        rows.append(_stored_row(device, user, m, at, status, detail, now))
+        rows.append(_stored_row(device, user, m, at, status, detail, now,
+                                checked=unreadable.get(id(m)) is None))
         # Stored with its messages' stored form; answered in the sender's language.
         results.append({"id": m["id"], "status": status,
                         "detail": localized(rows[-1]["detail"] or {})})
@@ -214,7 +215,7 @@ def _plan_one(session, user, device, m, offset, batch):
         return None, None  # rejected by its handler's path, which says why
 
 
-def _stored_row(device, user, m, at, status, detail, now) -> dict:
+def _stored_row(device, user, m, at, status, detail, now, checked=False) -> dict:
     name = m.get("name")
     args = m.get("args") if isinstance(m.get("args"), dict) else None
     detail = _stored_detail(detail)
@@ -222,7 +223,7 @@ def _stored_row(device, user, m, at, status, detail, now) -> dict:
     return {"device_id": device.id, "mutation_id": m["id"], "user_id": user.id,
             "warehouse_id": warehouse_id if isinstance(warehouse_id, int) else None,
             "name": printable_key(name)[:64],
-            "args": _summary(args) if args is not None
+            "args": _summary(args, checked) if args is not None
             else {"raw": repr(m.get("args"))[:500]},
             "at": at, "status": status, "detail": detail, "applied_at": now}
 
@@ -244,12 +245,13 @@ def _unreadable(m: dict) -> Rejected | None:
     return None
 
 
-def _summary(value) -> dict | None:
+def _summary(value, checked: bool = False) -> dict | None:
     """`value` as it may be stored: itself, or a summary if its JSON is too large
-    or holds what a JSON column cannot (a NUL, an unpaired surrogate)."""
+    or holds what a JSON column cannot (a NUL, an unpaired surrogate). `checked`:
+    _unreadable already found nothing wrong inside it (a stricter check)."""
     text = json.dumps(value, default=repr)  # ASCII: NUL and surrogates escaped
-    if len(text) <= MAX_STORED_JSON and first_problem(
-            value, max_depth=DEFAULT_MAX_JSON_DEPTH) is None:
+    if len(text) <= MAX_STORED_JSON and (checked or first_problem(
+            value, max_depth=DEFAULT_MAX_JSON_DEPTH) is None):
         return value
     return {"truncated": True, "bytes": len(text),
             "sha256": hashlib.sha256(text.encode()).hexdigest(), "start": text[:500]}

@@ -191,7 +191,8 @@ def cancel_quantity(session: Session, order: Order, line: OrderLine, quantity: i
         raise NotFound(message("No such line"), fields={"line_id": [message("not on this order")]})
     if not 0 < quantity <= line.open_quantity:
         raise InvalidInput("quantity", message("must be between %(low)s and %(high)s",
-                                               low=1, high=line.open_quantity))
+                                               low=1, high=line.open_quantity),
+                           max_quantity=line.open_quantity)
     allocated = sum(a.quantity for a in order.allocations if a.order_line_id == line.id)
     waiting = line.open_quantity - allocated
     from_allocated = max(0, quantity - waiting)

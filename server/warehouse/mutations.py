@@ -7,7 +7,8 @@ while the device was offline: it then applies the nearest sensible thing and
 raises an exception task for a supervisor. Invalid scans are Rejected, naming the
 field; the engine stores every outcome.
 """
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, String, any_, bindparam, func, or_, select
+from sqlalchemy.types import ARRAY
 
 from server.auth.scoping import apply_scope
 from server.catalog.models import KitComponent, Sku, SkuBarcode
@@ -549,6 +550,17 @@ def scan_undone(ctx, args):
 SCAN_BIN_KEYS = ("bin", "from_bin", "to_bin")
 
 
+def _one_of(session, column, values, kind):
+    """`column IN values`; on PostgreSQL as `= ANY(:array)`, one parameter, so the
+    statement's text is the same for any number of values (an expanded IN has its
+    own text, and the driver parses each new text again: thousands of placeholders
+    for a batch of 500)."""
+    values = sorted(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(kind)))
+
+
 class FloorBatch:
     def __init__(self, session, user, device_id, mutations):
         self.session, self.user = session, user
@@ -572,21 +584,26 @@ class FloorBatch:
             found = self.lookups["bins"]
             for code in bin_codes:
                 found[code] = []
-            for b in session.scalars(select(Bin).where(Bin.code.in_(bin_codes))
+            for b in session.scalars(select(Bin).where(_one_of(session, Bin.code, bin_codes,
+                                                               String))
                                      .order_by(Bin.id)):
                 found[b.code].append(b)
         if sku_codes:
             by_barcode: dict = {}
             for barcode, sku_id in session.execute(
                     select(SkuBarcode.barcode, SkuBarcode.sku_id)
-                    .where(SkuBarcode.barcode.in_(sku_codes))):
+                    .where(_one_of(session, SkuBarcode.barcode, sku_codes, String))):
                 by_barcode.setdefault(barcode, []).append(sku_id)
             ids = {i for v in by_barcode.values() for i in v}
             skus = session.scalars(select(Sku).where(or_(
-                Sku.code.in_(sku_codes), Sku.id.in_(ids) if ids else False))).all()
+                _one_of(session, Sku.code, sku_codes, String),
+                _one_of(session, Sku.id, ids, Integer) if ids else False))).all()
             by_id = {sku.id: sku for sku in skus}
+            by_code: dict = {}
+            for sku in skus:
+                by_code.setdefault(sku.code, []).append(sku)
             for code in sku_codes:
-                matches = [sku for sku in skus if sku.code == code]
+                matches = list(by_code.get(code, ()))
                 matches += [by_id[i] for i in by_barcode.get(code, ())
                             if by_id[i] not in matches]
                 self.lookups["skus"][code] = matches
@@ -601,8 +618,20 @@ class FloorBatch:
 
     def _lock_rows(self, pairs):
         from sqlalchemy import tuple_
-        stmt = (select(Stock).where(tuple_(Stock.sku_id, Stock.bin_id).in_(sorted(pairs)))
-                .order_by(Stock.id).with_for_update(of=Stock)
+        pairs = sorted(pairs)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The pairs as two array parameters, zipped by unnest: one statement
+            # text for any batch (see _one_of).
+            wanted = select(
+                func.unnest(bindparam(None, [p[0] for p in pairs], type_=ARRAY(Integer)))
+                .label("sku_id"),
+                func.unnest(bindparam(None, [p[1] for p in pairs], type_=ARRAY(Integer)))
+                .label("bin_id")).subquery()
+            stmt = select(Stock).join(wanted, (Stock.sku_id == wanted.c.sku_id)
+                                      & (Stock.bin_id == wanted.c.bin_id))
+        else:
+            stmt = select(Stock).where(tuple_(Stock.sku_id, Stock.bin_id).in_(pairs))
+        stmt = (stmt.order_by(Stock.id).with_for_update(of=Stock)
                 .execution_options(populate_existing=True))
         return self.session.scalars(stmt).all()
 

@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = (body && body.error) || 'http_error';
     this.fields = (body && body.fields) || {};
+    this.body = body || {}; // the data an error carries beside its text (a limit, ...)
   }
 }
 

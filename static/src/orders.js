@@ -373,10 +373,10 @@ function showApiErrors(error, inputs, formError, context = {}) {
     const input = inputs[field];
     let text = (messages || []).join(' ');
     if (field === 'quantity') {
-      // "must be between 1 and 2": the server knows the open units now (someone may
-      // have cancelled some meanwhile); say it in the user's language.
-      const found = /between 1 and (\d+)/.exec(text);
-      const max = found ? Number(found[1]) : context.max;
+      // The server knows the open units now (someone may have cancelled some
+      // meanwhile): its max_quantity, said in the user's words.
+      const told = Number(error.body.max_quantity);
+      const max = Number.isInteger(told) && told > 0 ? told : context.max;
       if (max) text = t('order.err_quantity', { max: number(max) });
     }
     if (input) showFieldError(input, text);

@@ -88,7 +88,8 @@ def test_pack_a_picked_order(live_server, phone, artifacts):
     screen.locator('[data-part="pack"]').click()
     error = screen.locator('[data-part="items-error"]')
     expect(error).to_be_visible()
-    expect(error).to_contain_text(f"missing 1 x {short_code}")
+    # In the picker's language (Maria reads Spanish): "missing 1 x <SKU>".
+    expect(error).to_contain_text(f"faltan 1 x {short_code}")
     page.screenshot(path=str(artifacts / "floor-pack-missing-360.png"))
     assert api(phone, server, "GET", f"/api/orders/{summary['id']}")["status"] == "picked"
 
