@@ -16,7 +16,8 @@ takes from it, all of this, else nothing:
 It is the same write as inventory.services.reserve + the ORM path in
 allocation.services, which SQLite uses; the suite runs both and checks the ledger
 (verify_ledger) after each. The statement's text never changes (every list is an
-array parameter), so PostgreSQL plans it once per connection.
+array parameter, the history rows one JSON document), so PostgreSQL plans it once
+per connection.
 
 Side effects are data until the commit, as everywhere: the stock.changed and
 order.updated events and the sync change log are queued on the session here and
@@ -85,11 +86,12 @@ WITH want AS (
     INSERT INTO order_events (order_id, seller_id, kind, from_status, to_status, message,
         message_i18n, data, user_id, created_at)
     SELECT :order_id, :seller_id, e.kind, e.from_status, e.to_status, e.message,
-           CAST(e.message_i18n AS json), CAST(e.data AS json), :user_id, :now
-    FROM unnest(CAST(:event_kind AS varchar[]), CAST(:event_from AS varchar[]),
-                CAST(:event_to AS varchar[]), CAST(:event_message AS text[]),
-                CAST(:event_i18n AS text[]), CAST(:event_data AS text[])) WITH ORDINALITY
-        AS e(kind, from_status, to_status, message, message_i18n, data, n)
+           e.message_i18n, e.data, :user_id, :now
+    -- One JSON document: its text goes to the driver as it is, where arrays of
+    -- JSON texts cost an escape per character.
+    FROM json_to_recordset(CAST(:events AS json))
+        AS e(n integer, kind varchar, from_status varchar, to_status varchar, message text,
+             message_i18n json, data json)
     WHERE (SELECT ok FROM ok) ORDER BY e.n
 )
 SELECT (SELECT ok FROM ok) AS ok, u.id, u.sku_id, u.seller_id, u.warehouse_id, u.bin_id,
@@ -113,14 +115,17 @@ def write_plan(session: Session, facts, plan, takes, reason: dict, status: str,
             allocations[key] = allocations.get(key, 0) + units
     # The history as orders.services.record writes it: the English text and, for
     # the allocation, its stored message (the status change has none).
-    stored = None if isinstance(plan.why, str) else json.dumps(plan.why)
+    stored = None if isinstance(plan.why, str) else plan.why
     events = [("allocation", None, None, reason["why"], stored,
-               json.dumps({"strategy": plan.strategy, "winners": reason["winners"]}))]
+               {"strategy": plan.strategy, "winners": reason["winners"]})]
     if status != facts.status:
         if status not in TRANSITIONS.get(facts.status, set()):
             raise AssertionError(f"allocation may not move {facts.status} to {status}")
         events.append(("status", facts.status, status, f"{facts.status} -> {status}", None,
                        None))
+    event_rows = [{"n": n, "kind": e[0], "from_status": e[1], "to_status": e[2],
+                   "message": e[3], "message_i18n": e[4], "data": e[5]}
+                  for n, e in enumerate(events)]
     rows = session.connection().execute(_ALLOCATE, {
         "take_stock": [t.stock_id for t in takes], "take_qty": [t.quantity for t in takes],
         "take_ref": [t.reference for t in takes],
@@ -128,9 +133,7 @@ def write_plan(session: Session, facts, plan, takes, reason: dict, status: str,
         "alloc_warehouse": [w for _line, w in allocations],
         "alloc_qty": list(allocations.values()),
         "alloc_ref": [reference_for(line, w) for line, w in allocations],
-        "event_kind": [e[0] for e in events], "event_from": [e[1] for e in events],
-        "event_to": [e[2] for e in events], "event_message": [e[3] for e in events],
-        "event_i18n": [e[4] for e in events], "event_data": [e[5] for e in events],
+        "events": json.dumps(event_rows, separators=(",", ":")),
         "order_id": facts.id, "seller_id": facts.seller_id, "status": status,
         "reason": json.dumps(reason), "user_id": user_id, "now": now,
         "occurred_at": movement_time(session, now)}).all()
