@@ -65,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import notifications
     notifications.init_app(app, api)  # /api/notifications, the unsubscribe link
     from . import customer_service; customer_service.init_app(app, api)  # /api/service
+    from . import reports; reports.init_app(app, api)  # /api/reports (issue #13)
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
     from .auth.doors import declare_builtin, public
     declare_builtin(app, "static", public)  # the shell's bundles and icons

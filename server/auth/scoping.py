@@ -77,7 +77,7 @@ def get_scoped(model, id_, user=None, what: str | None = None):
     if row is None:
         name = what or model.__name__.lower()
         text = message(_NOT_FOUND[name], id=id_) if name in _NOT_FOUND else f"No {name} {id_}"
-        raise NotFound(text, fields={f"{name}_id": ["not found"]})
+        raise NotFound(text, fields={f"{name}_id": [message("not found")]})
     return row
 
 
